@@ -1,0 +1,205 @@
+"""The event envelope of ledger format v1: what a caller submits and what is recorded.
+
+Pure: shapes, formats and the time format. The rules are those of
+docs/ledger-format.md section 1; `envelope_problem` is the one place that checks them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from ledger.canonical import CanonicalizationError, JSONObject, JSONValue, check_integers
+
+GENESIS_PREV_HEX = "0" * 64
+MEMBERS = frozenset(
+    {
+        "seq", "stream", "version", "type", "schema", "data", "meta", "actor",
+        "occurred_at", "recorded_at", "prev", "key", "hash", "sig",
+    }
+)  # fmt: skip
+STREAM_RE = re.compile(r"[A-Za-z0-9._:\-/]{3,200}")
+TYPE_RE = re.compile(r"[a-z0-9_]+\.[a-z0-9_]+")
+TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
+HEX64_RE = re.compile(r"[0-9a-f]{64}")
+KEY_ID_RE = re.compile(r"[0-9a-f]{16}")
+ACTOR_RE = re.compile(r"[A-Za-z0-9._:@\-]{1,100}")
+
+
+def format_time(moment: datetime) -> str:
+    """Return `moment` in the ledger time format: RFC 3339 UTC, 6 fraction digits, Z.
+
+    Raises:
+        ValueError: `moment` is naive.
+    """
+    if moment.tzinfo is None:
+        raise ValueError("ledger times must be timezone-aware")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str) -> datetime:
+    """Parse a time in the ledger format.
+
+    Raises:
+        ValueError: `text` is not in the ledger time format.
+    """
+    if not TIME_RE.fullmatch(text):
+        raise ValueError(f"time {text!r} is not RFC 3339 UTC with 6 fraction digits and Z")
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def stream_kind(stream: str) -> str:
+    """Return the `<kind>` part of a stream name."""
+    return stream.split("/", 1)[0]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewEvent:
+    """An event a caller submits; the store assigns the rest of the envelope."""
+
+    stream: str
+    type: str
+    data: JSONObject
+    actor: str
+    schema: int = 1
+    occurred_at: datetime | None = None
+    meta: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordedEvent:
+    """A full envelope as stored and exported (docs/ledger-format.md section 1)."""
+
+    seq: int
+    stream: str
+    version: int
+    type: str
+    schema: int
+    data: JSONObject
+    meta: Mapping[str, str]
+    actor: str
+    occurred_at: str
+    recorded_at: str
+    prev: str
+    key: str
+    hash: str
+    sig: str
+
+    def to_dict(self) -> dict[str, JSONValue]:
+        """Return the envelope as a JSON object."""
+        return {
+            "seq": self.seq,
+            "stream": self.stream,
+            "version": self.version,
+            "type": self.type,
+            "schema": self.schema,
+            "data": self.data,
+            "meta": dict(self.meta),
+            "actor": self.actor,
+            "occurred_at": self.occurred_at,
+            "recorded_at": self.recorded_at,
+            "prev": self.prev,
+            "key": self.key,
+            "hash": self.hash,
+            "sig": self.sig,
+        }
+
+    @classmethod
+    def from_dict(cls, obj: Mapping[str, object]) -> RecordedEvent:
+        """Build from a parsed envelope.
+
+        Raises:
+            ValueError: the object is not a well-formed envelope.
+        """
+        problem = envelope_problem(obj)
+        if problem:
+            raise ValueError(problem)
+        return cls(
+            seq=obj["seq"],  # type: ignore[arg-type]  # shape checked above
+            stream=obj["stream"],  # type: ignore[arg-type]  # shape checked above
+            version=obj["version"],  # type: ignore[arg-type]  # shape checked above
+            type=obj["type"],  # type: ignore[arg-type]  # shape checked above
+            schema=obj["schema"],  # type: ignore[arg-type]  # shape checked above
+            data=obj["data"],  # type: ignore[arg-type]  # shape checked above
+            meta=obj["meta"],  # type: ignore[arg-type]  # shape checked above
+            actor=obj["actor"],  # type: ignore[arg-type]  # shape checked above
+            occurred_at=obj["occurred_at"],  # type: ignore[arg-type]  # shape checked above
+            recorded_at=obj["recorded_at"],  # type: ignore[arg-type]  # shape checked above
+            prev=obj["prev"],  # type: ignore[arg-type]  # shape checked above
+            key=obj["key"],  # type: ignore[arg-type]  # shape checked above
+            hash=obj["hash"],  # type: ignore[arg-type]  # shape checked above
+            sig=obj["sig"],  # type: ignore[arg-type]  # shape checked above
+        )
+
+
+def _is_int(value: object) -> bool:
+    return type(value) is int
+
+
+def _sig_ok(value: str) -> bool:
+    if len(value) != 88:
+        return False
+    try:
+        return len(base64.b64decode(value, validate=True)) == 64
+    except (binascii.Error, ValueError):
+        return False
+
+
+def envelope_problem(obj: Mapping[str, object]) -> str | None:  # noqa: C901, PLR0911, PLR0912  # one check per member of the spec's table
+    """Return what is wrong with the envelope's shape and formats, or None."""
+    keys = set(obj)
+    if keys != MEMBERS:
+        missing = sorted(MEMBERS - keys)
+        extra = sorted(keys - MEMBERS)
+        parts = []
+        if missing:
+            parts.append("missing " + ", ".join(missing))
+        if extra:
+            parts.append("unexpected " + ", ".join(extra))
+        return "envelope members: " + "; ".join(parts)
+    for name in ("seq", "version", "schema"):
+        value = obj[name]
+        if not _is_int(value) or not 1 <= value <= 2**53 - 1:  # type: ignore[operator]  # int checked
+            return f"{name} must be a positive integer, got {value!r}"
+    for name in ("stream", "type", "actor", "occurred_at", "recorded_at", "prev", "key", "hash", "sig"):  # fmt: skip
+        if type(obj[name]) is not str:
+            return f"{name} must be a string"
+    stream = str(obj["stream"])
+    etype = str(obj["type"])
+    if not STREAM_RE.fullmatch(stream) or "/" not in stream:
+        return f"stream {stream!r} is not <kind>/<id> of 3..200 allowed characters"
+    if not TYPE_RE.fullmatch(etype):
+        return f"type {etype!r} is not <kind>.<past_tense_verb>"
+    if etype.split(".", 1)[0] != stream_kind(stream):
+        return f"type {etype!r} does not match the kind of stream {stream!r}"
+    if not ACTOR_RE.fullmatch(str(obj["actor"])):
+        return f"actor {obj['actor']!r} is not a user id or 'system'"
+    for name in ("occurred_at", "recorded_at"):
+        if not TIME_RE.fullmatch(str(obj[name])):
+            return f"{name} {obj[name]!r} is not RFC 3339 UTC with 6 fraction digits and Z"
+    for name in ("prev", "hash"):
+        if not HEX64_RE.fullmatch(str(obj[name])):
+            return f"{name} is not 64 lowercase hex digits"
+    if not KEY_ID_RE.fullmatch(str(obj["key"])):
+        return "key is not 16 lowercase hex digits"
+    if not _sig_ok(str(obj["sig"])):
+        return "sig is not padded base64 of 64 bytes"
+    data = obj["data"]
+    if not isinstance(data, dict):
+        return "data must be an object"
+    meta = obj["meta"]
+    if not isinstance(meta, dict) or not all(
+        type(v) is str for v in meta.values()
+    ):
+        return "meta must be an object of strings"
+    if type(meta.get("command_id")) is not str or not meta["command_id"]:
+        return "meta.command_id is missing"
+    try:
+        check_integers(data)
+    except CanonicalizationError as exc:
+        return f"data: {exc}"
+    return None
