@@ -1,0 +1,3 @@
+"""qms-ledger read side: projections rebuilt from the ledger, queries and reports."""
+
+from __future__ import annotations
