@@ -18,6 +18,8 @@ from ledger.signing import SigningKey, note_key_id, verify_signature
 
 _SIG_LINE = re.compile(r"\u2014 (\S+) ([A-Za-z0-9+/=]+)")
 _ORIGIN = re.compile(r"[\x21-\x7e]+")
+# A C2SP tree size is a uint64 in decimal: ASCII digits, no leading zero, at most 20.
+_SIZE = re.compile(r"0|[1-9][0-9]{0,19}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +106,7 @@ def parse_note(text: str) -> tuple[Checkpoint, list[NoteSignature]]:
     origin, size_text, root_text = lines[0], lines[1], lines[2]
     if not valid_origin(origin):
         raise bad(f"origin {origin!r} is not printable ASCII without spaces or '+'")
-    if not size_text.isdigit() or (size_text != "0" and size_text.startswith("0")):
+    if not _SIZE.fullmatch(size_text):
         raise bad(f"size {size_text!r} is not a decimal number")
     try:
         root = base64.b64decode(root_text, validate=True)
@@ -113,7 +115,7 @@ def parse_note(text: str) -> tuple[Checkpoint, list[NoteSignature]]:
     if len(root) != 32 or base64.b64encode(root).decode() != root_text:
         raise bad("root is not base64 of 32 bytes")
     signatures = []
-    for line in sigs[:-1].split("\n"):
+    for line in sigs[:-1].split("\n") if sigs else ():
         match = _SIG_LINE.fullmatch(line)
         if not match:
             raise bad(f"signature line {line!r} is not '\u2014 <name> <base64>'")

@@ -27,7 +27,7 @@ TYPE_RE = re.compile(r"[a-z0-9_]+\.[a-z0-9_]+")
 TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 HEX64_RE = re.compile(r"[0-9a-f]{64}")
 KEY_ID_RE = re.compile(r"[0-9a-f]{16}")
-ACTOR_RE = re.compile(r"[A-Za-z0-9._:@\-]{1,100}")
+ACTOR_RE = re.compile(r"[^\x00-\x1f\x7f]{1,200}")
 
 
 def format_time(moment: datetime) -> str:
@@ -170,7 +170,8 @@ def envelope_problem(obj: Mapping[str, object]) -> str | None:  # noqa: C901, PL
             return f"{name} must be a string"
     stream = str(obj["stream"])
     etype = str(obj["type"])
-    if not STREAM_RE.fullmatch(stream) or "/" not in stream:
+    kind, slash, ident = stream.partition("/")
+    if not STREAM_RE.fullmatch(stream) or not slash or not kind or not ident:
         return f"stream {stream!r} is not <kind>/<id> of 3..200 allowed characters"
     if not TYPE_RE.fullmatch(etype):
         return f"type {etype!r} is not <kind>.<past_tense_verb>"

@@ -207,6 +207,8 @@ def decrypt_private_key(sealed: str, password: str) -> SigningKey:
         raw = AESGCM(_derive(password, salt, n, r, p)).decrypt(nonce, cipher, kid.encode())
     except InvalidTag as exc:
         raise KeyMaterialError("wrong password") from exc
+    except ValueError as exc:  # scrypt cost or nonce length out of range
+        raise KeyMaterialError("sealed key is damaged") from exc
     key = SigningKey(Ed25519PrivateKey.from_private_bytes(raw))
     if key.key_id != kid:
         raise KeyMaterialError("sealed key does not match its key id")

@@ -1,0 +1,96 @@
+"""Indicators projection: quality objectives with their targets and measurements, versioned.
+
+A measurement row per (indicator, period) holds the value as best known: a
+correction ends the previous version and starts a new one, so the current row is
+"as best known now for period P" and the row valid at n is "as known at T".
+`first_value` keeps the value originally recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy import Table
+
+from ledger.envelope import RecordedEvent
+from projections.base import Batch, record_id, text
+from projections.models import indicator_measurements, indicator_targets, indicators
+
+
+class IndicatorsProjection:
+    """Folds `indicator/*` events into the indicator, target and measurement tables."""
+
+    name = "indicators"
+    kind = "indicator"
+
+    @property
+    def tables(self) -> Sequence[Table]:
+        return (indicators, indicator_targets, indicator_measurements)
+
+    def apply(self, batch: Batch, event: RecordedEvent) -> None:
+        iid, data, seq, etype = record_id(event), event.data, event.seq, event.type
+        if etype == "indicator.defined":
+            batch.put(
+                indicators,
+                (iid,),
+                seq,
+                {
+                    "unit": text(data, "unit"),
+                    "owner": text(data, "owner"),
+                    "name": text(data, "name"),
+                    "measure": text(data, "measure"),
+                    "direction": text(data, "direction"),
+                    "frequency": text(data, "frequency"),
+                    "method": text(data, "method"),
+                    "target": text(data, "target"),
+                    "effective_from": text(data, "effective_from"),
+                    "status": "active",
+                },
+            )
+            batch.put(
+                indicator_targets,
+                (iid, text(data, "effective_from") or ""),
+                seq,
+                {"target": text(data, "target"), "set_by": event.actor},
+            )
+        elif etype == "indicator.target_changed":
+            new = data.get("new")
+            target = text(new, "target") if isinstance(new, Mapping) else None
+            batch.put(
+                indicator_targets,
+                (iid, text(data, "effective_from") or ""),
+                seq,
+                {"target": target, "reason": text(data, "reason"), "set_by": event.actor},
+            )
+            batch.update(indicators, (iid,), seq, target=target)
+        elif etype == "indicator.measured":
+            value = text(data, "value")
+            batch.put(
+                indicator_measurements,
+                (iid, text(data, "period") or ""),
+                seq,
+                {
+                    "value": value,
+                    "first_value": value,
+                    "note": text(data, "note"),
+                    "corrections": 0,
+                    "recorded_by": event.actor,
+                },
+            )
+        elif etype == "indicator.measurement_corrected":
+            key = (iid, text(data, "period") or "")
+            current = batch.get(indicator_measurements, *key)
+            count = current["corrections"] if current is not None else 0
+            new = data.get("new")
+            batch.update(
+                indicator_measurements,
+                key,
+                seq,
+                value=text(new, "value") if isinstance(new, Mapping) else None,
+                corrections=(count if isinstance(count, int) else 0) + 1,
+                correction_reason=text(data, "reason"),
+            )
+        elif etype == "indicator.retired":
+            batch.update(
+                indicators, (iid,), seq, status="retired", retired_reason=text(data, "reason")
+            )

@@ -1,0 +1,273 @@
+"""Read-model tables, system-versioned by ledger position, and `create_all`.
+
+Every row version carries `valid_from` (the seq of the event that produced it,
+inclusive) and `valid_to` (the seq of the event that replaced or ended it,
+exclusive; NULL while current). The state as known after the ledger prefix 1..n
+is therefore one indexed query: ``valid_from <= n AND (valid_to IS NULL OR
+valid_to > n)``.
+
+These tables are created by `create_all` and not by an Alembic migration on
+purpose: read models are derived and disposable. Changing their shape means
+dropping them and replaying the ledger (`projections.runner.rebuild`), never
+migrating data; the ledger tables are the only schema that needs migrations.
+Dates are stored as ``YYYY-MM-DD`` text, periods as their ledger spelling and
+lists or objects as canonical JSON text, so both dialects store the same values.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+
+def _versioned(name: str, keys: tuple[str, ...], *columns: Column[object]) -> Table:
+    """Build a versioned table: key columns, `valid_from`, `valid_to`, then data."""
+    key_columns = [Column(k, Text, nullable=False) for k in keys]
+    return Table(
+        name,
+        metadata,
+        *key_columns,
+        Column("valid_from", BigInteger, nullable=False, autoincrement=False),
+        Column("valid_to", BigInteger, nullable=True),
+        *columns,
+        PrimaryKeyConstraint(*keys, "valid_from", name=f"pk_{name}"),
+        Index(f"ix_{name}_valid", "valid_to", "valid_from"),
+    )
+
+
+def _text(name: str) -> Column[object]:
+    return Column(name, Text, nullable=True)
+
+
+def _int(name: str) -> Column[object]:
+    return Column(name, Integer, nullable=True)
+
+
+def _bool(name: str) -> Column[object]:
+    return Column(name, Boolean, nullable=True)
+
+
+units = _versioned(
+    "proj_units",
+    ("code",),
+    _text("name_zh"),
+    _text("name_en"),
+    _text("kind"),
+    _text("parent"),
+    _bool("closed"),
+    _text("closed_reason"),
+)
+
+users = _versioned(
+    "proj_users",
+    ("user_id",),
+    _text("name"),
+    _text("unit"),
+    _text("email"),
+    _bool("active"),
+    _text("esign_key_id"),
+    _text("deactivated_reason"),
+)
+
+user_roles = _versioned(
+    "proj_user_roles",
+    ("user_id", "role", "scope"),
+    _text("granted_by"),
+    _text("granted_at"),
+)
+
+documents = _versioned(
+    "proj_documents",
+    ("doc_id",),
+    _text("unit"),
+    _text("title"),
+    _text("kind"),
+    _text("status"),
+    _text("latest_revision"),
+    _text("effective_revision"),
+    _text("next_review_due"),
+    _int("review_interval_months"),
+    _int("retention_years"),
+)
+
+document_revisions = _versioned(
+    "proj_document_revisions",
+    ("doc_id", "revision"),
+    _text("unit"),
+    _text("title"),
+    _text("kind"),
+    _text("status"),
+    _text("content"),
+    _text("author"),
+    _text("drafted_at"),
+    _text("review_outcome"),
+    _text("review_comment"),
+    _text("reviewed_by"),
+    _text("approved_by"),
+    _text("approved_at"),
+    _text("content_sha256"),
+    _text("esig"),
+    _text("effective_on"),
+    _text("next_review_due"),
+    _text("supersedes"),
+    _text("superseded_by"),
+    _text("withdrawn_reason"),
+    _text("distributed_to"),
+    _int("review_interval_months"),
+    _int("retention_years"),
+)
+
+audits = _versioned(
+    "proj_audits",
+    ("audit_id",),
+    _text("programme"),
+    _text("unit"),
+    _text("scope"),
+    _text("criteria"),
+    _text("lead_auditor"),
+    _text("team"),
+    _text("planned_start"),
+    _text("planned_end"),
+    _text("status"),
+    _text("started_on"),
+    _text("summary"),
+    _text("findings"),
+    _text("reported_by"),
+    _text("esig"),
+    _text("closed_on"),
+    _text("cancelled_reason"),
+)
+
+findings = _versioned(
+    "proj_findings",
+    ("finding_id",),
+    _text("unit"),
+    _text("source"),
+    _text("classification"),
+    _text("criterion"),
+    _text("description"),
+    _text("evidence"),
+    _text("due_on"),
+    _text("audit"),
+    _text("status"),
+    _text("raised_by"),
+    _text("raised_on"),
+    _text("containment"),
+    _text("cause"),
+    _text("cause_method"),
+    _bool("verified_effective"),
+    _text("verification_comment"),
+    _text("verified_by"),
+    _text("closed_on"),
+    _int("reopened_count"),
+)
+
+finding_actions = _versioned(
+    "proj_finding_actions",
+    ("finding_id", "action_id"),
+    _text("description"),
+    _text("owner"),
+    _text("due_on"),
+    _text("status"),
+    _text("completed_on"),
+    _text("completed_by"),
+    _text("evidence"),
+    _text("note"),
+)
+
+indicators = _versioned(
+    "proj_indicators",
+    ("indicator_id",),
+    _text("unit"),
+    _text("owner"),
+    _text("name"),
+    _text("measure"),
+    _text("direction"),
+    _text("frequency"),
+    _text("method"),
+    _text("target"),
+    _text("effective_from"),
+    _text("status"),
+    _text("retired_reason"),
+)
+
+indicator_targets = _versioned(
+    "proj_indicator_targets",
+    ("indicator_id", "effective_from"),
+    _text("target"),
+    _text("reason"),
+    _text("set_by"),
+)
+
+indicator_measurements = _versioned(
+    "proj_indicator_measurements",
+    ("indicator_id", "period"),
+    _text("value"),
+    _text("first_value"),
+    _text("note"),
+    _int("corrections"),
+    _text("recorded_by"),
+    _text("correction_reason"),
+)
+
+reviews = _versioned(
+    "proj_reviews",
+    ("review_id",),
+    _text("unit"),
+    _text("held_on"),
+    _text("held_by"),
+    _text("attendees"),
+    _text("inputs"),
+    _text("decisions"),
+    _text("actions"),
+)
+
+projection_positions = Table(
+    "projection_positions",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("position", BigInteger, nullable=False),
+)
+
+VERSIONED_TABLES: tuple[Table, ...] = (
+    units,
+    users,
+    user_roles,
+    documents,
+    document_revisions,
+    audits,
+    findings,
+    finding_actions,
+    indicators,
+    indicator_targets,
+    indicator_measurements,
+    reviews,
+)
+ALL_TABLES: tuple[Table, ...] = (*VERSIONED_TABLES, projection_positions)
+
+
+def key_columns(table: Table) -> tuple[str, ...]:
+    """Return the names of the columns that identify a record (the PK without valid_from)."""
+    return tuple(c.name for c in table.primary_key.columns if c.name != "valid_from")
+
+
+def create_all(engine: Engine) -> None:
+    """Create every read-model table that does not exist yet."""
+    metadata.create_all(engine, tables=list(ALL_TABLES))
+
+
+def drop_all(engine: Engine) -> None:
+    """Drop every read-model table (the ledger's own tables are untouched)."""
+    metadata.drop_all(engine, tables=list(ALL_TABLES))
