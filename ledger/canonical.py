@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Union
-
 import rfc8785
 
-JSONValue = Union[
-    None, bool, int, str, Sequence["JSONValue"], Mapping[str, "JSONValue"]
-]
+JSONValue = (
+    None | bool | int | str | Sequence["JSONValue"] | Mapping[str, "JSONValue"]
+)
 JSONObject = Mapping[str, JSONValue]
 
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -66,7 +64,12 @@ def canonical_bytes(value: JSONValue) -> bytes:
         if _fast_ok(value):
             return _encode(value).encode("utf-8")
         out = rfc8785.dumps(value)
-    except (UnicodeEncodeError, ValueError, TypeError, rfc8785.CanonicalizationError) as exc:
+    except (
+        UnicodeEncodeError,
+        ValueError,
+        TypeError,
+        rfc8785.CanonicalizationError,
+    ) as exc:
         raise CanonicalizationError(str(exc)) from exc
     if not isinstance(out, bytes):  # pragma: no cover - rfc8785 returns bytes
         raise CanonicalizationError("canonicalizer returned no bytes")

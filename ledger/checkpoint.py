@@ -69,7 +69,7 @@ def parse_verifier_key(vkey: str) -> tuple[str, bytes, bytes]:
     Raises:
         ValueError: the string is malformed or its id does not match its key.
     """
-    parts = vkey.strip().split("+")
+    parts = vkey.strip().split("+", 2)  # the name has no '+'; base64 may
     if len(parts) != 3:
         raise ValueError("verifier key is not <name>+<hex id>+<base64 key>")
     name, hex_id, b64 = parts
@@ -165,6 +165,8 @@ def verify_checkpoint(text: str, origin: str, keys: Iterable[bytes]) -> Checkpoi
         raise VerificationError(0, "checkpoint is signed by no ledger key in force")
     message = checkpoint.body().encode()
     for sig in known:
-        if len(sig.signature) == 64 and verify_signature(by_id[sig.key_id], sig.signature, message):
+        if len(sig.signature) == 64 and verify_signature(
+            by_id[sig.key_id], sig.signature, message
+        ):
             return checkpoint
     raise VerificationError(0, "checkpoint signature does not verify")

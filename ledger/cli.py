@@ -18,12 +18,13 @@ from pathlib import Path
 import click
 
 from ledger.checkpoint import verifier_key
+from ledger.dbverify import verify_store
 from ledger.envelope import KEY_ID_RE
 from ledger.errors import ConfigError, KeyMaterialError, LedgerError, VerificationError
 from ledger.settings import LedgerSettings
 from ledger.signing import SigningKey, load_private_key_file, write_private_key_file
 from ledger.store import EventStore, create_engine_for, migrate
-from ledger.verify import VerifiedHead, check_checkpoint, verify_export, verify_lines
+from ledger.verify import VerifiedHead, verify_export
 
 
 @dataclass(slots=True)
@@ -66,7 +67,9 @@ pass_ctx = click.make_pass_decorator(LedgerContext)
 
 
 @contextmanager
-def _progress(total: int, label: str, *, enabled: bool) -> Iterator[Callable[[int], None]]:
+def _progress(
+    total: int, label: str, *, enabled: bool
+) -> Iterator[Callable[[int], None]]:
     """Yield a callback that advances a progress bar on stderr, when it is a terminal."""
     if not enabled or not sys.stderr.isatty() or total <= 0:
         yield lambda _done: None
@@ -100,7 +103,9 @@ def _fail(as_json: bool, exc: VerificationError) -> None:
 
 def _trusted_key(value: str | None) -> str | None:
     if value is not None and not KEY_ID_RE.fullmatch(value):
-        raise click.BadParameter("must be 16 lowercase hex digits", param_hint="--trusted-key")
+        raise click.BadParameter(
+            "must be 16 lowercase hex digits", param_hint="--trusted-key"
+        )
     return value
 
 
@@ -117,7 +122,9 @@ def init(ctx: LedgerContext) -> None:
     key_path = settings.signing_key_file
     if not key_path.exists():
         if settings.key_file_configured:
-            raise KeyMaterialError(f"QMS_SIGNING_KEY_FILE names {key_path}, which does not exist")
+            raise KeyMaterialError(
+                f"QMS_SIGNING_KEY_FILE names {key_path}, which does not exist"
+            )
         settings.instance.mkdir(parents=True, exist_ok=True)
         write_private_key_file(key_path, SigningKey.generate())
         click.echo(f"wrote a new service key to {key_path} (mode 0600)")
@@ -139,7 +146,12 @@ def status(ctx: LedgerContext, as_json: bool) -> None:
     root = _b64(store.root(size))
     _emit(
         as_json,
-        {"origin": store.origin, "size": size, "root": root, "key": store.signer.key_id},
+        {
+            "origin": store.origin,
+            "size": size,
+            "root": root,
+            "key": store.signer.key_id,
+        },
         f"origin={store.origin} n={size} root={root} key={store.signer.key_id}",
     )
 
@@ -148,32 +160,35 @@ def _verify_database(
     ctx: LedgerContext, trusted: str | None, workers: int | None, progress: bool
 ) -> tuple[VerifiedHead, list[int]]:
     store = ctx.store()
-    size = store.size()
-    stored = store.checkpoints()
-    with _progress(size, "verifying", enabled=progress) as advance:
-        head = verify_lines(
-            store.read_lines(1, size),
-            trusted_key_id=trusted,
-            roots_at={n for n, _ in stored if n <= size},
-            workers=workers,
-            progress=advance,
+    with _progress(store.size(), "verifying", enabled=progress) as advance:
+        return verify_store(
+            store, trusted_key_id=trusted, workers=workers, progress=advance
         )
-    if head.size != size:  # pragma: no cover - read_lines stops at size
-        raise VerificationError(0, f"read {head.size} events, the head says {size}")
-    # The stored Merkle nodes serve every proof: their root must be the events' root.
-    if store.root(size) != head.root:
-        raise VerificationError(0, "stored Merkle nodes do not give the events' root")
-    for n, note in stored:
-        check_checkpoint(note, head)
-    return head, [n for n, _ in stored]
 
 
 @ledger_group.command()
-@click.option("--export", "export_path", type=click.Path(path_type=Path), help="Verify an export folder or zip offline.")
-@click.option("--trusted-key", help="Key id of the ledger's first key, known out of band.")
-@click.option("--old-checkpoint", type=click.Path(path_type=Path, dir_okay=False), help="A checkpoint kept from earlier.")
-@click.option("--consistency-proof", type=click.Path(path_type=Path, dir_okay=False), help="Proof from the kept checkpoint to the export.")
-@click.option("--workers", type=click.IntRange(1, 64), help="Processes checking signatures.")
+@click.option(
+    "--export",
+    "export_path",
+    type=click.Path(path_type=Path),
+    help="Verify an export folder or zip offline.",
+)
+@click.option(
+    "--trusted-key", help="Key id of the ledger's first key, known out of band."
+)
+@click.option(
+    "--old-checkpoint",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A checkpoint kept from earlier.",
+)
+@click.option(
+    "--consistency-proof",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Proof from the kept checkpoint to the export.",
+)
+@click.option(
+    "--workers", type=click.IntRange(1, 64), help="Processes checking signatures."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def verify(
@@ -192,7 +207,9 @@ def verify(
     trusted = _trusted_key(trusted_key)
     if export_path is None:
         if old_checkpoint or consistency_proof:
-            raise click.UsageError("--old-checkpoint and --consistency-proof go with --export")
+            raise click.UsageError(
+                "--old-checkpoint and --consistency-proof go with --export"
+            )
         ctx = click_ctx.find_object(LedgerContext)
         if ctx is None:  # pragma: no cover - the root command always sets it
             raise click.UsageError("no ledger configured")
@@ -204,23 +221,37 @@ def verify(
         root = _b64(head.root)
         _emit(
             as_json,
-            {"ok": True, "size": head.size, "root": root, "origin": head.origin,
-             "genesis_key": head.genesis_key, "checkpoints": sizes,
-             "esignatures": head.esignatures},
+            {
+                "ok": True,
+                "size": head.size,
+                "root": root,
+                "origin": head.origin,
+                "genesis_key": head.genesis_key,
+                "checkpoints": sizes,
+                "esignatures": head.esignatures,
+            },
             f"OK n={head.size} root={root}",
-        )  # fmt: skip
+        )
         return
     if trusted is None:
-        raise click.UsageError("--export needs --trusted-key KEYID (the ledger's first key id)")
+        raise click.UsageError(
+            "--export needs --trusted-key KEYID (the ledger's first key id)"
+        )
     if not export_path.exists():
         raise click.BadParameter(f"{export_path} does not exist", param_hint="--export")
     if consistency_proof and not old_checkpoint:
         raise click.UsageError("--consistency-proof needs --old-checkpoint")
     try:
         old = old_checkpoint.read_text(encoding="utf-8") if old_checkpoint else None
-        proof = json.loads(consistency_proof.read_text(encoding="utf-8")) if consistency_proof else None
+        proof = (
+            json.loads(consistency_proof.read_text(encoding="utf-8"))
+            if consistency_proof
+            else None
+        )
     except (OSError, ValueError) as exc:
-        raise click.UsageError(f"cannot read the kept checkpoint or proof: {exc}") from exc
+        raise click.UsageError(
+            f"cannot read the kept checkpoint or proof: {exc}"
+        ) from exc
     if proof is not None and not isinstance(proof, dict):
         raise click.UsageError("the consistency proof must be a JSON object")
     try:
@@ -237,7 +268,11 @@ def verify(
     except VerificationError as exc:
         _fail(as_json, exc)
         return
-    _emit(as_json, result.to_json(), f"OK n={result.head.size} root={_b64(result.head.root)}")
+    _emit(
+        as_json,
+        result.to_json(),
+        f"OK n={result.head.size} root={_b64(result.head.root)}",
+    )
 
 
 def _count_lines(path: Path) -> int:
@@ -251,8 +286,15 @@ def _count_lines(path: Path) -> int:
 
 
 @ledger_group.command()
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder (or zip file) to create.")
-@click.option("--zip", "as_zip", is_flag=True, help="Write a zip file instead of a folder.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Folder (or zip file) to create.",
+)
+@click.option(
+    "--zip", "as_zip", is_flag=True, help="Write a zip file instead of a folder."
+)
 @click.option("--no-blobs", is_flag=True, help="Leave attachments out.")
 @pass_ctx
 def export(ctx: LedgerContext, out: Path, as_zip: bool, no_blobs: bool) -> None:
@@ -263,7 +305,9 @@ def export(ctx: LedgerContext, out: Path, as_zip: bool, no_blobs: bool) -> None:
         raise click.BadParameter(f"{out} exists already", param_hint="--out")
     store = ctx.store()
     with _progress(store.size(), "exporting", enabled=True) as advance:
-        summary = write_export(store, out, as_zip=as_zip, with_blobs=not no_blobs, progress=advance)
+        summary = write_export(
+            store, out, as_zip=as_zip, with_blobs=not no_blobs, progress=advance
+        )
     click.echo(f"exported n={summary.size} blobs={summary.blobs} to {summary.path}")
 
 
@@ -295,16 +339,29 @@ def prove() -> None:
 
 @prove.command()
 @click.argument("seq", type=click.IntRange(min=1))
-@click.option("--size", type=click.IntRange(min=1), help="Tree size (default: current).")
+@click.option(
+    "--size", type=click.IntRange(min=1), help="Tree size (default: current)."
+)
 @pass_ctx
 def inclusion(ctx: LedgerContext, seq: int, size: int | None) -> None:
     """Inclusion proof of event SEQ."""
     store = ctx.store()
     n = store.size() if size is None else size
     if seq > n or n > store.size():
-        raise click.UsageError(f"event {seq} is not in a tree of size {n} (ledger size {store.size()})")
+        raise click.UsageError(
+            f"event {seq} is not in a tree of size {n} (ledger size {store.size()})"
+        )
     hashes = store.inclusion_proof(seq, n)
-    click.echo(json.dumps({"leaf_index": seq - 1, "tree_size": n, "hashes": [h.hex() for h in hashes]}, indent=1))
+    click.echo(
+        json.dumps(
+            {
+                "leaf_index": seq - 1,
+                "tree_size": n,
+                "hashes": [h.hex() for h in hashes],
+            },
+            indent=1,
+        )
+    )
 
 
 @prove.command()
@@ -315,9 +372,16 @@ def consistency(ctx: LedgerContext, size1: int, size2: int) -> None:
     """Consistency proof from tree size SIZE1 to SIZE2."""
     store = ctx.store()
     if size1 > size2 or size2 > store.size():
-        raise click.UsageError(f"need SIZE1 <= SIZE2 <= {store.size()} (the ledger size)")
+        raise click.UsageError(
+            f"need SIZE1 <= SIZE2 <= {store.size()} (the ledger size)"
+        )
     hashes = store.consistency_proof(size1, size2)
-    click.echo(json.dumps({"size1": size1, "size2": size2, "hashes": [h.hex() for h in hashes]}, indent=1))
+    click.echo(
+        json.dumps(
+            {"size1": size1, "size2": size2, "hashes": [h.hex() for h in hashes]},
+            indent=1,
+        )
+    )
 
 
 @ledger_group.group()
@@ -370,7 +434,13 @@ def run(group: click.Group, argv: list[str] | None = None) -> None:
         click.echo("qms: aborted", err=True)
         sys.exit(1)
     except click.UsageError as exc:
-        hint = f" (see `qms {exc.ctx.command_path.partition(' ')[2]} --help`)".replace("  ", " ") if exc.ctx else ""
+        hint = (
+            f" (see `qms {exc.ctx.command_path.partition(' ')[2]} --help`)".replace(
+                "  ", " "
+            )
+            if exc.ctx
+            else ""
+        )
         click.echo(f"qms: error: {exc.format_message()}{hint}", err=True)
         sys.exit(2)
     except click.ClickException as exc:

@@ -13,7 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ledger.canonical import CanonicalizationError, JSONObject, JSONValue, check_integers
+from ledger.canonical import (
+    CanonicalizationError,
+    JSONObject,
+    JSONValue,
+    check_integers,
+)
 
 GENESIS_PREV_HEX = "0" * 64
 MEMBERS = frozenset(
@@ -48,7 +53,9 @@ def parse_time(text: str) -> datetime:
         ValueError: `text` is not in the ledger time format.
     """
     if not TIME_RE.fullmatch(text):
-        raise ValueError(f"time {text!r} is not RFC 3339 UTC with 6 fraction digits and Z")
+        raise ValueError(
+            f"time {text!r} is not RFC 3339 UTC with 6 fraction digits and Z"
+        )
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
@@ -149,7 +156,7 @@ def _sig_ok(value: str) -> bool:
         return False
 
 
-def envelope_problem(obj: Mapping[str, object]) -> str | None:  # noqa: C901, PLR0911, PLR0912  # one check per member of the spec's table
+def envelope_problem(obj: Mapping[str, object]) -> str | None:  # one check per member of the spec's table
     """Return what is wrong with the envelope's shape and formats, or None."""
     keys = set(obj)
     if keys != MEMBERS:
@@ -181,7 +188,9 @@ def envelope_problem(obj: Mapping[str, object]) -> str | None:  # noqa: C901, PL
         return f"actor {obj['actor']!r} is not a user id or 'system'"
     for name in ("occurred_at", "recorded_at"):
         if not TIME_RE.fullmatch(str(obj[name])):
-            return f"{name} {obj[name]!r} is not RFC 3339 UTC with 6 fraction digits and Z"
+            return (
+                f"{name} {obj[name]!r} is not RFC 3339 UTC with 6 fraction digits and Z"
+            )
     for name in ("prev", "hash"):
         if not HEX64_RE.fullmatch(str(obj[name])):
             return f"{name} is not 64 lowercase hex digits"
@@ -193,9 +202,7 @@ def envelope_problem(obj: Mapping[str, object]) -> str | None:  # noqa: C901, PL
     if not isinstance(data, dict):
         return "data must be an object"
     meta = obj["meta"]
-    if not isinstance(meta, dict) or not all(
-        type(v) is str for v in meta.values()
-    ):
+    if not isinstance(meta, dict) or not all(type(v) is str for v in meta.values()):
         return "meta must be an object of strings"
     if type(meta.get("command_id")) is not str or not meta["command_id"]:
         return "meta.command_id is missing"

@@ -35,7 +35,9 @@ class ExportReader:
         elif zipfile.is_zipfile(path):
             reader = cls(path, zipfile.ZipFile(path))
         else:
-            raise VerificationError(0, f"{path} is neither an export folder nor a zip file")
+            raise VerificationError(
+                0, f"{path} is neither an export folder nor a zip file"
+            )
         if not reader._exists("events.jsonl"):
             raise VerificationError(0, "export has no events.jsonl")
         return reader

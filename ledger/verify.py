@@ -53,7 +53,16 @@ _SIG_BATCH = 2048
 _POOL_AFTER = 4096  # events seen before worker processes are worth starting
 _KEY_PURPOSES = ("ledger", "esign")
 _ESIG_MEMBERS = frozenset(
-    {"signer", "name", "meaning", "signed_at", "subject", "subject_sha256", "key", "sig"}
+    {
+        "signer",
+        "name",
+        "meaning",
+        "signed_at",
+        "subject",
+        "subject_sha256",
+        "key",
+        "sig",
+    }
 )
 _LEDGER_TYPES = {
     "ledger.initialized": "ledger/keys",
@@ -167,9 +176,7 @@ class _SignatureChecks:
     def _reap(self, *, block: bool, before: int | None = None) -> None:
         keep = []
         for start, fut in self._futures:
-            if block and (before is None or start < before):
-                result = fut.result()
-            elif fut.done():
+            if (block and (before is None or start < before)) or fut.done():
                 result = fut.result()
             else:
                 keep.append((start, fut))
@@ -325,7 +332,7 @@ class Verifier:
             disposed=frozenset(self._disposed),
         )
 
-    def _check(self, seq: int, line: bytes) -> None:  # noqa: C901, PLR0912  # the numbered steps of the spec
+    def _check(self, seq: int, line: bytes) -> None:  # the numbered steps of the spec
         def fail(reason: str) -> VerificationError:
             return VerificationError(seq, reason)
 
@@ -343,12 +350,16 @@ class Verifier:
         try:
             if canonical_bytes(env) != line:
                 raise fail("line is not the JCS form of its envelope")
-            body = canonical_bytes({k: v for k, v in env.items() if k != "hash" and k != "sig"})
+            body = canonical_bytes(
+                {k: v for k, v in env.items() if k != "hash" and k != "sig"}
+            )
         except CanonicalizationError as exc:
             raise fail(f"cannot canonicalize: {exc}") from exc
         # (3) seq without gaps or repeats
         if env["seq"] != seq:
-            raise fail(f"seq is {env['seq']}, expected {seq} (an event is missing, repeated or moved)")
+            raise fail(
+                f"seq is {env['seq']}, expected {seq} (an event is missing, repeated or moved)"
+            )
         # (4) per-stream version without gaps
         stream, etype = env["stream"], env["type"]
         want_version = self._versions.get(stream, 0) + 1
@@ -380,7 +391,9 @@ class Verifier:
             if info is None:
                 raise fail(f"key {env['key']} is not registered")
             if info.purpose != "ledger":
-                raise fail(f"key {env['key']} is an {info.purpose} key, not a ledger key")
+                raise fail(
+                    f"key {env['key']} is an {info.purpose} key, not a ledger key"
+                )
             if info.revoked_seq is not None:
                 raise fail(f"key {env['key']} was revoked at seq {info.revoked_seq}")
             public = info.public
@@ -418,7 +431,11 @@ class Verifier:
         data = env["data"]
         if env["type"] != "ledger.initialized" or env["stream"] != "ledger/keys":
             raise fail("event 1 is not ledger.initialized in stream ledger/keys")
-        if not isinstance(data, dict) or set(data) != {"format", "origin", "public_key"}:
+        if not isinstance(data, dict) or set(data) != {
+            "format",
+            "origin",
+            "public_key",
+        }:
             raise fail("ledger.initialized data must be {format, origin, public_key}")
         if data["format"] != 1 or type(data["format"]) is not int:
             raise fail(f"ledger format {data['format']!r} is not 1")
@@ -430,7 +447,9 @@ class Verifier:
             raise fail("public_key is not base64 of 32 bytes")
         kid = compute_key_id(public)
         if env["key"] != kid:
-            raise fail(f"event 1 is signed with key {env['key']}, not its own key {kid}")
+            raise fail(
+                f"event 1 is signed with key {env['key']}, not its own key {kid}"
+            )
         if self.trusted_key is not None and kid != self.trusted_key:
             raise fail(
                 f"genesis key {kid} is not the trusted key {self.trusted_key} "
@@ -450,7 +469,9 @@ class Verifier:
     ) -> None:
         if etype == "ledger.key_registered":
             if set(data) != {"key_id", "public_key", "holder", "purpose"}:
-                raise fail("key_registered data must be {key_id, public_key, holder, purpose}")
+                raise fail(
+                    "key_registered data must be {key_id, public_key, holder, purpose}"
+                )
             public = _b64(data["public_key"], 32)
             if public is None:
                 raise fail("public_key is not base64 of 32 bytes")
@@ -479,7 +500,10 @@ class Verifier:
             if type(data["reason"]) is not str or not str(data["reason"]).strip():
                 raise fail("a key revocation needs a reason")
             info.revoked_seq = seq
-            if not any(k.purpose == "ledger" and k.revoked_seq is None for k in self._keys.values()):
+            if not any(
+                k.purpose == "ledger" and k.revoked_seq is None
+                for k in self._keys.values()
+            ):
                 raise fail("revoking the last ledger key would leave none in force")
         elif etype == "ledger.blob_disposed":
             if set(data) != {"blob", "reason"}:
@@ -501,9 +525,13 @@ class Verifier:
         if not all(type(v) is str for v in esig.values()):
             raise fail("esig members must be strings")
         if esig["signer"] != env["actor"]:
-            raise fail(f"esig signer {esig['signer']} is not the event's actor {env['actor']}")
+            raise fail(
+                f"esig signer {esig['signer']} is not the event's actor {env['actor']}"
+            )
         if esig["subject"] != env["stream"]:
-            raise fail(f"esig subject {esig['subject']} is not the event's stream {env['stream']}")
+            raise fail(
+                f"esig subject {esig['subject']} is not the event's stream {env['stream']}"
+            )
         if not TIME_RE.fullmatch(esig["signed_at"]):
             raise fail("esig signed_at is not in the ledger time format")
         if not HEX64_RE.fullmatch(esig["subject_sha256"]):
@@ -514,11 +542,15 @@ class Verifier:
         if info is None or info.purpose != "esign":
             raise fail(f"esig key {esig['key']} is not a registered esign key")
         if info.holder != esig["signer"]:
-            raise fail(f"esig key {esig['key']} belongs to {info.holder}, not {esig['signer']}")
+            raise fail(
+                f"esig key {esig['key']} belongs to {info.holder}, not {esig['signer']}"
+            )
         if info.revoked_seq is not None:
             raise fail(f"esig key {esig['key']} was revoked at seq {info.revoked_seq}")
         sig = _b64(esig["sig"], 64)
-        message = ESIG_PREFIX + canonical_bytes({k: v for k, v in esig.items() if k != "sig"})
+        message = ESIG_PREFIX + canonical_bytes(
+            {k: v for k, v in esig.items() if k != "sig"}
+        )
         if sig is None or not verify_signature(info.public, sig, message):
             raise fail(f"e-signature of {esig['signer']} does not verify")
         self._esigs += 1
@@ -585,12 +617,15 @@ def check_checkpoint(text: str, head: VerifiedHead, *, size: int | None = None) 
     for sig in signatures:
         public = keys.get(sig.key_id)
         if sig.name == head.origin and public is not None:
-            if len(sig.signature) != 64 or not verify_signature(public, sig.signature, message):
+            if len(sig.signature) != 64 or not verify_signature(
+                public, sig.signature, message
+            ):
                 raise VerificationError(0, "checkpoint signature does not verify")
             signed = True
     if not signed:
         raise VerificationError(
-            0, f"checkpoint of size {note.size} is signed by no ledger key in force then"
+            0,
+            f"checkpoint of size {note.size} is signed by no ledger key in force then",
         )
     if note.root != root:
         raise VerificationError(
@@ -619,7 +654,9 @@ def check_consistency(
         size2 = proof_json["size2"]
         hashes = [bytes.fromhex(str(h)) for h in proof_json["hashes"]]  # type: ignore[attr-defined]  # checked below
     except (KeyError, TypeError, ValueError) as exc:
-        raise VerificationError(0, "consistency proof is not {size1, size2, hashes}") from exc
+        raise VerificationError(
+            0, "consistency proof is not {size1, size2, hashes}"
+        ) from exc
     if size1 != old_size or size2 != head.size:
         raise VerificationError(
             0,
@@ -669,7 +706,7 @@ class ExportResult:
                     }
                     for k in self.head.keys.values()
                 ),
-                key=lambda k: (k["registered_seq"], k["key_id"]),  # type: ignore[return-value]  # ints and strs
+                key=lambda k: (k["registered_seq"], k["key_id"]),
             ),
         }
 
@@ -692,7 +729,9 @@ def verify_export(
     if old_checkpoint is not None:
         old_size = parse_note(old_checkpoint)[0].size
     if consistency_proof is not None and old_checkpoint is None:
-        raise VerificationError(0, "a consistency proof needs the kept (old) checkpoint")
+        raise VerificationError(
+            0, "a consistency proof needs the kept (old) checkpoint"
+        )
     with ExportReader.open(path) as export:
         head = verify_lines(
             export.event_lines(),
@@ -751,7 +790,8 @@ def _check_blobs(export: ExportReader, head: VerifiedHead) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Verify an export offline: `python -m ledger.verify --export DIR --trusted-key ID`."""
     parser = argparse.ArgumentParser(
-        prog="python -m ledger.verify", description="Verify a qms-ledger export offline."
+        prog="python -m ledger.verify",
+        description="Verify a qms-ledger export offline.",
     )
     parser.add_argument("--export", required=True, type=Path)
     parser.add_argument("--trusted-key", required=True)
@@ -763,16 +803,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--trusted-key must be 16 lowercase hex digits")
     try:
         old = args.old_checkpoint.read_text() if args.old_checkpoint else None
-        proof = json.loads(args.consistency_proof.read_text()) if args.consistency_proof else None
+        proof = (
+            json.loads(args.consistency_proof.read_text())
+            if args.consistency_proof
+            else None
+        )
     except (OSError, ValueError) as exc:
         parser.error(str(exc))
     try:
         result = verify_export(
-            args.export, trusted_key_id=args.trusted_key, old_checkpoint=old, consistency_proof=proof
+            args.export,
+            trusted_key_id=args.trusted_key,
+            old_checkpoint=old,
+            consistency_proof=proof,
         )
     except VerificationError as exc:
         if args.json:
-            sys.stdout.write(json.dumps({"ok": False, "seq": exc.seq, "reason": exc.reason}) + "\n")
+            sys.stdout.write(
+                json.dumps({"ok": False, "seq": exc.seq, "reason": exc.reason}) + "\n"
+            )
         else:
             sys.stdout.write(f"FAIL seq={exc.seq} {exc.reason}\n")
         return 1

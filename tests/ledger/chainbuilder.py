@@ -11,7 +11,7 @@ from typing import Any
 
 from ledger import merkle
 from ledger.canonical import canonical_bytes
-from ledger.chain import GENESIS_PREV, event_hash, esig_message, signature_message
+from ledger.chain import GENESIS_PREV, esig_message, event_hash, signature_message
 from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.envelope import format_time
 from ledger.signing import SigningKey
@@ -81,15 +81,25 @@ class ChainBuilder:
     ) -> dict[str, Any]:
         kind = stream.split("/", 1)[0]
         return self._append(
-            stream, etype or f"{kind}.drafted", data or {"title": "QP-07", "n": len(self.envs)},
-            actor, key or self.key,
-        )  # fmt: skip
+            stream,
+            etype or f"{kind}.drafted",
+            data or {"title": "QP-07", "n": len(self.envs)},
+            actor,
+            key or self.key,
+        )
 
-    def register(self, key: SigningKey, holder: str = "service", purpose: str = "ledger") -> None:
+    def register(
+        self, key: SigningKey, holder: str = "service", purpose: str = "ledger"
+    ) -> None:
         self._append(
             "ledger/keys",
             "ledger.key_registered",
-            {"key_id": key.key_id, "public_key": key.public_b64, "holder": holder, "purpose": purpose},
+            {
+                "key_id": key.key_id,
+                "public_key": key.public_b64,
+                "holder": holder,
+                "purpose": purpose,
+            },
             "system",
             self.key,
         )
@@ -98,29 +108,55 @@ class ChainBuilder:
         old = self.key
         self.register(new)
         self._append(
-            "ledger/keys", "ledger.key_revoked",
-            {"key_id": old.key_id, "reason": "scheduled rotation"}, "system", new,
-        )  # fmt: skip
+            "ledger/keys",
+            "ledger.key_revoked",
+            {"key_id": old.key_id, "reason": "scheduled rotation"},
+            "system",
+            new,
+        )
         self.key = new
 
-    def esign(self, stream: str, signer: str, key: SigningKey, subject_sha256: str) -> dict[str, Any]:
+    def esign(
+        self, stream: str, signer: str, key: SigningKey, subject_sha256: str
+    ) -> dict[str, Any]:
         esig = {
-            "signer": signer, "name": "Alice Example", "meaning": "approved",
-            "signed_at": _time(len(self.envs) + 1), "subject": stream,
-            "subject_sha256": subject_sha256, "key": key.key_id,
-        }  # fmt: skip
+            "signer": signer,
+            "name": "Alice Example",
+            "meaning": "approved",
+            "signed_at": _time(len(self.envs) + 1),
+            "subject": stream,
+            "subject_sha256": subject_sha256,
+            "key": key.key_id,
+        }
         esig["sig"] = base64.b64encode(key.sign(esig_message(esig))).decode()
-        return self._append(stream, "document.approved", {"esig": esig, "revision": "A"}, signer, self.key)
+        return self._append(
+            stream,
+            "document.approved",
+            {"esig": esig, "revision": "A"},
+            signer,
+            self.key,
+        )
 
     def attach(self, content: bytes) -> dict[str, Any]:
         digest = hashlib.sha256(content).hexdigest()
         self.blobs[digest] = content
-        ref = {"blob": digest, "size": len(content), "name": "qp-07.txt", "media_type": "text/plain"}
-        return self.add("document/QP-07", "document.drafted", {"content": ref, "revision": "A"})
+        ref = {
+            "blob": digest,
+            "size": len(content),
+            "name": "qp-07.txt",
+            "media_type": "text/plain",
+        }
+        return self.add(
+            "document/QP-07", "document.drafted", {"content": ref, "revision": "A"}
+        )
 
     def reseal(self, from_seq: int = 1, key: SigningKey | None = None) -> None:
         """Recompute prev, hash and sig from `from_seq` on (what an insider with a key could do)."""
-        prev = bytes.fromhex(self.envs[from_seq - 2]["hash"]) if from_seq > 1 else GENESIS_PREV
+        prev = (
+            bytes.fromhex(self.envs[from_seq - 2]["hash"])
+            if from_seq > 1
+            else GENESIS_PREV
+        )
         for i in range(from_seq - 1, len(self.envs)):
             env = self.envs[i]
             signer = key or self.signers[i]
@@ -128,7 +164,9 @@ class ChainBuilder:
             env["key"] = signer.key_id
             digest = event_hash(env)
             env["hash"] = digest.hex()
-            env["sig"] = base64.b64encode(signer.sign(signature_message(digest))).decode()
+            env["sig"] = base64.b64encode(
+                signer.sign(signature_message(digest))
+            ).decode()
             prev = digest
 
     def lines(self) -> list[bytes]:
@@ -139,11 +177,21 @@ class ChainBuilder:
         root = merkle.root_from_leaves(bytes.fromhex(e["hash"]) for e in self.envs[:n])
         return sign_checkpoint(Checkpoint(self.origin, n, root), key or self.key)
 
-    def write(self, folder: Path, *, lines: list[bytes] | None = None, checkpoint: str | None = None) -> Path:
+    def write(
+        self,
+        folder: Path,
+        *,
+        lines: list[bytes] | None = None,
+        checkpoint: str | None = None,
+    ) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
-        body = b"".join(line + b"\n" for line in (self.lines() if lines is None else lines))
+        body = b"".join(
+            line + b"\n" for line in (self.lines() if lines is None else lines)
+        )
         (folder / "events.jsonl").write_bytes(body)
-        (folder / "checkpoint").write_text(checkpoint or self.checkpoint(), encoding="utf-8")
+        (folder / "checkpoint").write_text(
+            checkpoint or self.checkpoint(), encoding="utf-8"
+        )
         if self.blobs:
             (folder / "blobs").mkdir(exist_ok=True)
             for digest, content in self.blobs.items():

@@ -20,7 +20,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 def _ok_sig(public: bytes, sig_b64: str, message: bytes) -> bool:
     try:
-        Ed25519PublicKey.from_public_bytes(public).verify(base64.b64decode(sig_b64), message)
+        Ed25519PublicKey.from_public_bytes(public).verify(
+            base64.b64decode(sig_b64), message
+        )
     except (InvalidSignature, ValueError):
         return False
     return True
@@ -37,9 +39,11 @@ def _mth(leaves: list[bytes]) -> bytes:
     return hashlib.sha256(b"\x01" + _mth(leaves[:k]) + _mth(leaves[k:])).digest()
 
 
-def verify_folder(folder: Path, trusted_key_id: str) -> tuple[bool, int, str]:  # noqa: C901, PLR0911, PLR0912  # a flat reading of the spec
+def verify_folder(folder: Path, trusted_key_id: str) -> tuple[bool, int, str]:  # a flat reading of the spec
     """Verify an export folder; return (ok, first bad seq or 0, reason)."""
-    keys: dict[str, tuple[bytes, str, str, bool]] = {}  # id -> (public, holder, purpose, revoked)
+    keys: dict[
+        str, tuple[bytes, str, str, bool]
+    ] = {}  # id -> (public, holder, purpose, revoked)
     versions: dict[str, int] = {}
     prev = "0" * 64
     last_time = ""
@@ -77,17 +81,27 @@ def verify_folder(folder: Path, trusted_key_id: str) -> tuple[bool, int, str]:  
         esig = env["data"].get("esig")
         if esig is not None:
             ekey = keys.get(esig["key"])
-            if ekey is None or ekey[2] != "esign" or ekey[1] != esig["signer"] or ekey[3]:
+            if (
+                ekey is None
+                or ekey[2] != "esign"
+                or ekey[1] != esig["signer"]
+                or ekey[3]
+            ):
                 return False, seq, "esig key"
             if esig["signer"] != env["actor"] or esig["subject"] != env["stream"]:
                 return False, seq, "esig binding"
             unsigned = {k: v for k, v in esig.items() if k != "sig"}
-            if not _ok_sig(ekey[0], esig["sig"], b"qms-ledger:esig:v1\n" + rfc8785.dumps(unsigned)):
+            if not _ok_sig(
+                ekey[0], esig["sig"], b"qms-ledger:esig:v1\n" + rfc8785.dumps(unsigned)
+            ):
                 return False, seq, "esig"
         if env["type"] == "ledger.key_registered":
             d = env["data"]
             pub = base64.b64decode(d["public_key"])
-            if hashlib.sha256(pub).digest()[:8].hex() != d["key_id"] or d["key_id"] in keys:
+            if (
+                hashlib.sha256(pub).digest()[:8].hex() != d["key_id"]
+                or d["key_id"] in keys
+            ):
                 return False, seq, "key registration"
             keys[d["key_id"]] = (pub, d["holder"], d["purpose"], False)
         elif env["type"] == "ledger.key_revoked":
@@ -110,10 +124,14 @@ def verify_folder(folder: Path, trusted_key_id: str) -> tuple[bool, int, str]:  
         _, key_name, b64 = sig_line.split(" ")
         blob = base64.b64decode(b64)
         for public, _holder, purpose, revoked in keys.values():
-            note_id = hashlib.sha256(key_name.encode() + b"\n\x01" + public).digest()[:4]
+            note_id = hashlib.sha256(key_name.encode() + b"\n\x01" + public).digest()[
+                :4
+            ]
             if purpose == "ledger" and not revoked and note_id == blob[:4]:
                 try:
-                    Ed25519PublicKey.from_public_bytes(public).verify(blob[4:], (body + "\n").encode())
+                    Ed25519PublicKey.from_public_bytes(public).verify(
+                        blob[4:], (body + "\n").encode()
+                    )
                 except InvalidSignature:
                     return False, 0, "checkpoint signature"
                 return True, 0, ""

@@ -30,7 +30,9 @@ def _vectors() -> Path:
     if not VECTORS.is_dir():
         if os.environ.get("CI"):
             pytest.fail(f"reference vectors missing at {VECTORS}")
-        pytest.skip("reference vectors (shared/spec/vectors) are not beside the checkout")
+        pytest.skip(
+            "reference vectors (shared/spec/vectors) are not beside the checkout"
+        )
     return VECTORS
 
 
@@ -152,7 +154,12 @@ def _insert_forged(seq: int) -> Tamper:
     """Insert an event signed by a key the ledger never registered; renumber the rest."""
 
     def run(b: ChainBuilder, out: Path) -> Path:
-        forged = dict(b.envs[seq - 2], stream="document/FORGED", version=1, data={"title": "forged"})
+        forged = dict(
+            b.envs[seq - 2],
+            stream="document/FORGED",
+            version=1,
+            data={"title": "forged"},
+        )
         b.envs.insert(seq - 1, forged)
         b.signers.insert(seq - 1, SigningKey.generate())
         for i, env in enumerate(b.envs, start=1):
@@ -208,7 +215,10 @@ def _rewrite_other_key(b: ChainBuilder, out: Path) -> Path:
     other = SigningKey.generate()
     b.envs[0]["data"]["public_key"] = other.public_b64
     b.envs[10]["data"]["content"]["name"] = "rewritten.txt"
-    b.signers = [other if s.key_id in {x.key_id for x in b.signers if x is not b.alice} else s for s in b.signers]  # type: ignore[attr-defined]
+    b.signers = [
+        other if s.key_id in {x.key_id for x in b.signers if x is not b.alice} else s
+        for s in b.signers
+    ]  # type: ignore[attr-defined]
     b.key = other
     b.reseal(1)
     return b.write(out)
@@ -240,39 +250,77 @@ def _not_canonical(b: ChainBuilder, out: Path) -> Path:
 
 
 MATRIX: dict[str, tuple[Tamper, int, str]] = {
-    "edit_data_value": (_raw_edit(5, lambda e: e["data"].update(title="QP-07 edited")), 5, "hash mismatch"),
-    "edit_recorded_at": (_raw_edit(6, lambda e: e.update(recorded_at="2026-01-05T09:00:00.000000Z")), 6, "hash mismatch"),
-    "recorded_at_goes_back_resigned": (_edit(7, lambda e: e.update(recorded_at="2026-01-04T00:00:00.000000Z"), reseal=True), 7, "before the previous"),
+    "edit_data_value": (
+        _raw_edit(5, lambda e: e["data"].update(title="QP-07 edited")),
+        5,
+        "hash mismatch",
+    ),
+    "edit_recorded_at": (
+        _raw_edit(6, lambda e: e.update(recorded_at="2026-01-05T09:00:00.000000Z")),
+        6,
+        "hash mismatch",
+    ),
+    "recorded_at_goes_back_resigned": (
+        _edit(
+            7,
+            lambda e: e.update(recorded_at="2026-01-04T00:00:00.000000Z"),
+            reseal=True,
+        ),
+        7,
+        "before the previous",
+    ),
     "delete_middle_event": (_delete(6), 6, "seq is 7, expected 6"),
     "swap_two_events": (_swap(4), 4, "seq is 5, expected 4"),
     "insert_forged_event": (_insert_forged(5), 5, "is not registered"),
     "replace_signature": (_sig_from(4, 5), 4, "signature does not verify"),
-    "sign_with_unregistered_key": (_sign_with(14, lambda b: SigningKey.generate()), 14, "is not registered"),
-    "use_revoked_key": (_sign_with(13, lambda b: b.signers[1 - 1]), 13, "was revoked at seq 10"),
+    "sign_with_unregistered_key": (
+        _sign_with(14, lambda b: SigningKey.generate()),
+        14,
+        "is not registered",
+    ),
+    "use_revoked_key": (
+        _sign_with(13, lambda b: b.signers[1 - 1]),
+        13,
+        "was revoked at seq 10",
+    ),
     "sign_with_esign_key": (_sign_with(13, lambda b: b.alice), 13, "not a ledger key"),  # type: ignore[attr-defined]
-    "break_stream_version": (_edit(8, lambda e: e.update(version=2), reseal=True), 8, "version is 2, expected 1"),
+    "break_stream_version": (
+        _edit(8, lambda e: e.update(version=2), reseal=True),
+        8,
+        "version is 2, expected 1",
+    ),
     "alter_checkpoint_root": (_checkpoint_root, 0, "checkpoint"),
     "checkpoint_for_other_size": (_checkpoint_size, 0, "checkpoint is for size 15"),
     "alter_blob": (_alter_blob, 0, "does not match its digest"),
     "drop_referenced_blob": (_drop_blob, 0, "missing from blobs/"),
     "rewrite_all_with_another_key": (_rewrite_other_key, 1, "is not the trusted key"),
     "move_esig_to_another_record": (_move_esig, 13, "esig subject"),
-    "change_esigned_content": (_esig_changed, 12, "e-signature of u-alice does not verify"),
+    "change_esigned_content": (
+        _esig_changed,
+        12,
+        "e-signature of u-alice does not verify",
+    ),
     "non_canonical_line": (_not_canonical, 5, "not the JCS form"),
 }
 
 
 @pytest.mark.parametrize("case", sorted(MATRIX))
-def test_tampered_export_fails_at_the_first_bad_seq(chain: ChainBuilder, tmp_path: Path, case: str) -> None:
+def test_tampered_export_fails_at_the_first_bad_seq(
+    chain: ChainBuilder, tmp_path: Path, case: str
+) -> None:
     trusted = chain.envs[0]["key"]
     tamper, seq, reason = MATRIX[case]
     folder = tamper(chain, tmp_path / "export")
     with pytest.raises(VerificationError) as info:
         verify_export(folder, trusted_key_id=trusted, workers=1)
-    assert (info.value.seq, reason in info.value.reason) == (seq, True), info.value.reason
+    assert (info.value.seq, reason in info.value.reason) == (seq, True), (
+        info.value.reason
+    )
 
 
-def test_untampered_export_verifies_with_both_verifiers(chain: ChainBuilder, tmp_path: Path) -> None:
+def test_untampered_export_verifies_with_both_verifiers(
+    chain: ChainBuilder, tmp_path: Path
+) -> None:
     folder = chain.write(tmp_path / "export")
     trusted = chain.envs[0]["key"]
     result = verify_export(folder, trusted_key_id=trusted)
@@ -295,13 +343,17 @@ def _kept(b: ChainBuilder, size: int) -> str:
     return b.checkpoint(size=size, key=b.signers[size - 1] if size < 10 else b.key)
 
 
-def test_truncation_is_caught_with_a_kept_checkpoint(chain: ChainBuilder, tmp_path: Path) -> None:
+def test_truncation_is_caught_with_a_kept_checkpoint(
+    chain: ChainBuilder, tmp_path: Path
+) -> None:
     kept = chain.checkpoint()
     del chain.envs[12:]
     del chain.signers[12:]
     folder = chain.write(tmp_path / "export")
     trusted = chain.envs[0]["key"]
-    verify_export(folder, trusted_key_id=trusted)  # on its own, a shorter ledger verifies
+    verify_export(
+        folder, trusted_key_id=trusted
+    )  # on its own, a shorter ledger verifies
     with pytest.raises(VerificationError) as info:
         verify_export(folder, trusted_key_id=trusted, old_checkpoint=kept)
     assert info.value.seq == 0
@@ -309,7 +361,9 @@ def test_truncation_is_caught_with_a_kept_checkpoint(chain: ChainBuilder, tmp_pa
 
 
 @pytest.mark.parametrize("same_key", [True, False])
-def test_full_rewrite_is_caught_with_a_kept_checkpoint(chain: ChainBuilder, tmp_path: Path, same_key: bool) -> None:
+def test_full_rewrite_is_caught_with_a_kept_checkpoint(
+    chain: ChainBuilder, tmp_path: Path, same_key: bool
+) -> None:
     trusted = chain.envs[0]["key"]
     kept = chain.checkpoint(size=14)
     chain.envs[4]["data"]["title"] = "history rewritten"
@@ -322,10 +376,14 @@ def test_full_rewrite_is_caught_with_a_kept_checkpoint(chain: ChainBuilder, tmp_
         verify_export(folder, trusted_key_id=trusted, old_checkpoint=kept)
     # Re-signed by the holder of the key, the chain alone verifies: only the kept
     # checkpoint shows the rewrite. With another key the chain itself fails.
-    assert (info.value.seq, info.value.reason[:10]) == ((0, "checkpoint") if same_key else (5, "key " + info.value.reason[4:10]))
+    assert (info.value.seq, info.value.reason[:10]) == (
+        (0, "checkpoint") if same_key else (5, "key " + info.value.reason[4:10])
+    )
 
 
-def test_consistency_proof_from_a_kept_checkpoint(chain: ChainBuilder, tmp_path: Path) -> None:
+def test_consistency_proof_from_a_kept_checkpoint(
+    chain: ChainBuilder, tmp_path: Path
+) -> None:
     from ledger import merkle
 
     hashes = [bytes.fromhex(e["hash"]) for e in chain.envs]
@@ -333,13 +391,29 @@ def test_consistency_proof_from_a_kept_checkpoint(chain: ChainBuilder, tmp_path:
     def node(level: int, index: int) -> bytes:
         return merkle.root_from_leaves(hashes[index << level : (index + 1) << level])
 
-    proof = {"size1": 12, "size2": 16, "hashes": [h.hex() for h in merkle.consistency_proof(12, 16, node)]}
+    proof = {
+        "size1": 12,
+        "size2": 16,
+        "hashes": [h.hex() for h in merkle.consistency_proof(12, 16, node)],
+    }
     folder = chain.write(tmp_path / "export")
-    result = verify_export(folder, trusted_key_id=chain.envs[0]["key"], old_checkpoint=chain.checkpoint(size=12), consistency_proof=proof)
+    result = verify_export(
+        folder,
+        trusted_key_id=chain.envs[0]["key"],
+        old_checkpoint=chain.checkpoint(size=12),
+        consistency_proof=proof,
+    )
     assert result.old_checkpoint_size == 12
     proof["hashes"][0] = "00" * 32
-    with pytest.raises(VerificationError, match="consistency proof 12 -> 16 does not verify"):
-        verify_export(folder, trusted_key_id=chain.envs[0]["key"], old_checkpoint=chain.checkpoint(size=12), consistency_proof=proof)
+    with pytest.raises(
+        VerificationError, match="consistency proof 12 -> 16 does not verify"
+    ):
+        verify_export(
+            folder,
+            trusted_key_id=chain.envs[0]["key"],
+            old_checkpoint=chain.checkpoint(size=12),
+            consistency_proof=proof,
+        )
 
 
 def test_parallel_and_inline_signature_checks_agree_on_the_first_failure() -> None:
@@ -360,26 +434,54 @@ def test_parallel_and_inline_signature_checks_agree_on_the_first_failure() -> No
     assert head.size == 9001
 
 
-def test_offline_verifier_runs_without_any_database_driver(chain: ChainBuilder, tmp_path: Path) -> None:
+def test_offline_verifier_runs_without_any_database_driver(
+    chain: ChainBuilder, tmp_path: Path
+) -> None:
     """`python -m ledger.verify` must work where sqlalchemy, psycopg and flask cannot be imported."""
     folder = chain.write(tmp_path / "export")
     blocker = tmp_path / "blocker"
     blocker.mkdir()
     for name in ("sqlalchemy", "psycopg", "flask", "marshmallow", "alembic"):
-        (blocker / f"{name}.py").write_text(f"raise ImportError('{name} is not available offline')\n")
+        (blocker / f"{name}.py").write_text(
+            f"raise ImportError('{name} is not available offline')\n"
+        )
     env = {**os.environ, "PYTHONPATH": f"{blocker}{os.pathsep}{REPO}"}
     run = subprocess.run(
-        [sys.executable, "-m", "ledger.verify", "--export", str(folder), "--trusted-key", chain.envs[0]["key"]],
-        capture_output=True, text=True, env=env, cwd=tmp_path, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "ledger.verify",
+            "--export",
+            str(folder),
+            "--trusted-key",
+            chain.envs[0]["key"],
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("OK n=16 root=")
     shutil.copy(folder / "events.jsonl", tmp_path / "copy.jsonl")
     lines = (folder / "events.jsonl").read_bytes().replace(b'"n":4', b'"n":5')
     (folder / "events.jsonl").write_bytes(lines)
     run = subprocess.run(
-        [sys.executable, "-m", "ledger.verify", "--export", str(folder), "--trusted-key", chain.envs[0]["key"]],
-        capture_output=True, text=True, env=env, cwd=tmp_path, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "ledger.verify",
+            "--export",
+            str(folder),
+            "--trusted-key",
+            chain.envs[0]["key"],
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
     assert run.returncode == 1
     assert run.stdout.startswith("FAIL seq=")

@@ -1,0 +1,190 @@
+"""The `qms` command as a user runs it: exit codes, one-line errors, outputs that verify."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from ledger import merkle
+from ledger.checkpoint import parse_note, parse_verifier_key, verify_checkpoint
+from web.cli import main
+
+
+class Qms:
+    """Runs `qms` in-process with its own instance folder and database."""
+
+    def __init__(
+        self,
+        instance: Path,
+        url: str,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        self.instance = instance
+        self.capsys = capsys
+        monkeypatch.setenv("QMS_INSTANCE", str(instance))
+        monkeypatch.setenv("QMS_DATABASE_URL", url)
+        monkeypatch.setenv("QMS_ORIGIN", "qms.test.gov.cn/ledger")
+        monkeypatch.delenv("QMS_SIGNING_KEY_FILE", raising=False)
+
+    def __call__(self, *args: str) -> tuple[int, str, str]:
+        self.capsys.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = self.capsys.readouterr()
+        return code, out, err
+
+
+@pytest.fixture
+def qms(
+    tmp_path: Path,
+    engine_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> Qms:
+    runner = Qms(tmp_path / "instance", engine_url, monkeypatch, capsys)
+    code, _out, err = runner("init")
+    assert code == 0, err
+    return runner
+
+
+def test_init_writes_a_private_key_and_the_genesis_event(qms: Qms) -> None:
+    key = qms.instance / "signing-key.pem"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    code, out, _ = qms("verify")
+    assert code == 0
+    assert out.startswith("OK n=1 root=")
+    code, out, _ = qms("init")
+    assert (code, "is initialized: n=1" in out) == (0, True)
+
+
+def test_export_verifies_offline_with_the_published_key(
+    qms: Qms, tmp_path: Path
+) -> None:
+    code, out, _ = qms("pubkey", "--json")
+    keys = json.loads(out)
+    assert code == 0
+    assert parse_verifier_key(keys["verifier_key"])[0] == "qms.test.gov.cn/ledger"
+    for args in (
+        ("--out", str(tmp_path / "x")),
+        ("--out", str(tmp_path / "x.zip"), "--zip"),
+    ):
+        code, out, err = qms("export", *args)
+        assert code == 0, err
+        code, out, err = qms(
+            "verify", "--export", args[1], "--trusted-key", keys["key_id"]
+        )
+        assert (code, out.startswith("OK n=1 root=")) == (0, True), out + err
+    code, out, _ = qms(
+        "verify",
+        "--export",
+        str(tmp_path / "x"),
+        "--trusted-key",
+        keys["key_id"],
+        "--json",
+    )
+    assert json.loads(out)["covered"] == [1, 1]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("verify", "--export", "nowhere"), "--trusted-key"),
+        (("verify", "--export", "nowhere", "--trusted-key", "XYZ"), "16 lowercase hex"),
+        (
+            ("verify", "--export", "nowhere", "--trusted-key", "0123456789abcdef"),
+            "does not exist",
+        ),
+        (("prove", "inclusion", "5"), "not in a tree of size 1"),
+        (("prove", "consistency", "2", "1"), "SIZE1 <= SIZE2"),
+        (("frobnicate",), "No such command"),
+        (("verify", "--consistency-proof", "p.json"), "go with --export"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(
+    qms: Qms, args: tuple[str, ...], message: str
+) -> None:
+    code, out, err = qms(*args)
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err + out
+
+
+def test_proofs_verify_against_a_signed_checkpoint(qms: Qms) -> None:
+    code, note, _ = qms("checkpoint")
+    assert code == 0
+    _, out, _ = qms("pubkey", "--json")
+    _, _, public = parse_verifier_key(json.loads(out)["verifier_key"])
+    cp = verify_checkpoint(note, "qms.test.gov.cn/ledger", [public])
+    assert cp.size == 1
+    code, out, _ = qms("prove", "inclusion", "1")
+    proof = json.loads(out)
+    assert proof == {"leaf_index": 0, "tree_size": 1, "hashes": []}
+
+
+def test_key_rotation_keeps_the_ledger_verifying(qms: Qms, tmp_path: Path) -> None:
+    _, out, _ = qms("pubkey", "--json")
+    first = json.loads(out)["key_id"]
+    code, out, err = qms("key", "rotate")
+    assert code == 0, err
+    _, out, _ = qms("pubkey", "--json")
+    second = json.loads(out)["key_id"]
+    assert second != first
+    assert list(qms.instance.glob(f"signing-key.pem.revoked-{first}"))
+    code, out, _ = qms("verify", "--trusted-key", first)
+    assert (code, out.startswith("OK n=3 ")) == (0, True)
+    code, out, _ = qms("export", "--out", str(tmp_path / "e"))
+    code, out, _ = qms(
+        "verify", "--export", str(tmp_path / "e"), "--trusted-key", first
+    )
+    assert code == 0
+    note = (tmp_path / "e" / "checkpoint").read_text()
+    assert parse_note(note)[0].size == 3
+    code, out, _ = qms("prove", "consistency", "1", "3")
+    proof = json.loads(out)
+    root3 = parse_note(note)[0].root
+    hashes = [bytes.fromhex(h) for h in proof["hashes"]]
+    lines = (tmp_path / "e" / "events.jsonl").read_bytes().splitlines()
+    root1 = merkle.root_from_leaves([bytes.fromhex(json.loads(lines[0])["hash"])])
+    assert merkle.verify_consistency(1, 3, hashes, root1, root3)
+    assert base64.b64encode(root3).decode() in qms("status")[1]
+
+
+def test_verify_names_the_wrong_trusted_key(qms: Qms) -> None:
+    code, out, _ = qms("verify", "--trusted-key", "0123456789abcdef")
+    assert code == 1
+    assert out.startswith("FAIL seq=1 genesis key")
+
+
+def test_configured_key_file_must_exist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runner = Qms(
+        tmp_path / "i", f"sqlite:///{tmp_path / 'db.sqlite3'}", monkeypatch, capsys
+    )
+    monkeypatch.setenv("QMS_SIGNING_KEY_FILE", str(tmp_path / "missing.pem"))
+    code, _, err = runner("init")
+    assert code == 1
+    assert "does not exist" in err
+    assert not (tmp_path / "missing.pem").exists()
+
+
+def test_bad_origin_is_a_configuration_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runner = Qms(
+        tmp_path / "i", f"sqlite:///{tmp_path / 'db.sqlite3'}", monkeypatch, capsys
+    )
+    monkeypatch.setenv("QMS_ORIGIN", "has space")
+    code, _, err = runner("init")
+    assert (code, "QMS_ORIGIN" in err) == (2, True)
+    assert not os.path.exists(tmp_path / "i")
