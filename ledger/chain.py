@@ -20,7 +20,9 @@ ESIG_PREFIX = b"qms-ledger:esig:v1\n"
 
 def body_bytes(envelope: Mapping[str, JSONValue]) -> bytes:
     """Return JCS bytes of the envelope without `hash` and `sig`."""
-    return canonical_bytes({k: v for k, v in envelope.items() if k != "hash" and k != "sig"})
+    return canonical_bytes(
+        {k: v for k, v in envelope.items() if k != "hash" and k != "sig"}
+    )
 
 
 def event_hash(envelope: Mapping[str, JSONValue]) -> bytes:

@@ -122,13 +122,17 @@ def load_private_key_file(path: Path) -> SigningKey:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise KeyMaterialError(f"cannot read signing key file {path}: {exc.strerror}") from exc
+        raise KeyMaterialError(
+            f"cannot read signing key file {path}: {exc.strerror}"
+        ) from exc
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:
         raise KeyMaterialError(f"{path} holds no unencrypted PEM private key") from exc
     if not isinstance(key, Ed25519PrivateKey):
-        raise KeyMaterialError(f"{path} holds a {type(key).__name__}, not an Ed25519 key")
+        raise KeyMaterialError(
+            f"{path} holds a {type(key).__name__}, not an Ed25519 key"
+        )
     return SigningKey(key)
 
 
@@ -142,7 +146,9 @@ def write_private_key_file(path: Path, key: SigningKey) -> None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as exc:
-        raise KeyMaterialError(f"cannot create key file {path}: {exc.strerror}") from exc
+        raise KeyMaterialError(
+            f"cannot create key file {path}: {exc.strerror}"
+        ) from exc
     with os.fdopen(fd, "wb") as handle:
         handle.write(key.private_pem())
     os.chmod(path, 0o600)
@@ -153,7 +159,12 @@ def _derive(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
 
 
 def encrypt_private_key(
-    key: SigningKey, password: str, *, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P
+    key: SigningKey,
+    password: str,
+    *,
+    n: int = SCRYPT_N,
+    r: int = SCRYPT_R,
+    p: int = SCRYPT_P,
 ) -> str:
     """Return `key` encrypted under a key derived from `password`, as a JSON string.
 
@@ -204,7 +215,9 @@ def decrypt_private_key(sealed: str, password: str) -> SigningKey:
     except (ValueError, KeyError, TypeError) as exc:
         raise KeyMaterialError("sealed key is damaged") from exc
     try:
-        raw = AESGCM(_derive(password, salt, n, r, p)).decrypt(nonce, cipher, kid.encode())
+        raw = AESGCM(_derive(password, salt, n, r, p)).decrypt(
+            nonce, cipher, kid.encode()
+        )
     except InvalidTag as exc:
         raise KeyMaterialError("wrong password") from exc
     except ValueError as exc:  # scrypt cost or nonce length out of range

@@ -113,7 +113,7 @@ class TestRfc8785Examples:
         """The non-number members of the RFC's sample object."""
         value = {
             "literals": [None, True, False],
-            "string": "\u20ac$\u000f\nA'B\"\\\\\"/",
+            "string": '\u20ac$\u000f\nA\'B"\\\\"/',
         }
         expected = (
             '{"literals":[null,true,false],"string":"\u20ac$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}'
@@ -202,7 +202,7 @@ class TestCheckIntegers:
 
     def test_rejects_a_type_json_does_not_have(self) -> None:
         with pytest.raises(CanonicalizationError, match="bytes is not JSON"):
-            check_integers({"blob": b"x"})  # type: ignore[dict-item]  # deliberately not JSON
+            check_integers({"blob": b"x"})
 
 
 def test_spec_vector_line_is_its_own_canonical_form(spec_line: bytes) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from ledger.canonical import canonical_bytes
+from ledger.canonical import JSONValue, canonical_bytes
 from ledger.chain import (
     ESIG_PREFIX,
     EVENT_SIG_PREFIX,
@@ -42,7 +43,7 @@ def ledger_keys(spec_lines: list[bytes]) -> tuple[bytes, bytes]:
 
 
 def test_genesis_prev_is_32_zero_bytes() -> None:
-    assert GENESIS_PREV == bytes(32)
+    assert bytes(32) == GENESIS_PREV
     assert GENESIS_PREV.hex() == "0" * 64
 
 
@@ -71,7 +72,7 @@ def test_spec_vector_signature_verifies_with_the_key_in_force(
 def test_spec_vector_prev_links_every_event(spec_lines: list[bytes]) -> None:
     envelopes_ = [json.loads(line) for line in spec_lines]
     assert envelopes_[0]["prev"] == GENESIS_PREV.hex()
-    for before, after in zip(envelopes_, envelopes_[1:], strict=False):
+    for before, after in itertools.pairwise(envelopes_):
         assert after["prev"] == before["hash"]
         assert after["seq"] == before["seq"] + 1
 
@@ -93,8 +94,8 @@ def test_spec_vector_esig_verifies_with_the_signers_esign_key(
 
 
 def test_body_ignores_hash_and_sig_only() -> None:
-    body = {"seq": 1, "data": {"hash": "kept", "sig": "kept"}}
-    sealed = {**body, "hash": "00" * 32, "sig": "x"}
+    body: dict[str, JSONValue] = {"seq": 1, "data": {"hash": "kept", "sig": "kept"}}
+    sealed: dict[str, JSONValue] = {**body, "hash": "00" * 32, "sig": "x"}
     assert body_bytes(sealed) == canonical_bytes(body)
     assert event_hash(sealed) == event_hash(body)
     assert b'"hash":"kept"' in body_bytes(sealed)

@@ -84,13 +84,22 @@ MUTATIONS: dict[str, tuple[Mutation, str]] = {
     "actor-control-char": (_set("actor", "u-alice\n"), "actor"),
     "actor-too-long": (_set("actor", "u" * 201), "actor"),
     "occurred-no-z": (_set("occurred_at", "2026-01-05T08:00:00.000000"), "occurred_at"),
-    "occurred-3-digits": (_set("occurred_at", "2026-01-05T08:00:00.000Z"), "occurred_at"),
+    "occurred-3-digits": (
+        _set("occurred_at", "2026-01-05T08:00:00.000Z"),
+        "occurred_at",
+    ),
     "recorded-offset": (
         _set("recorded_at", "2026-01-05T08:00:00.000000+00:00"),
         "recorded_at",
     ),
-    "recorded-no-fraction": (_set("recorded_at", "2026-01-05T08:00:00Z"), "recorded_at"),
-    "recorded-space": (_set("recorded_at", "2026-01-05 08:00:00.000000Z"), "recorded_at"),
+    "recorded-no-fraction": (
+        _set("recorded_at", "2026-01-05T08:00:00Z"),
+        "recorded_at",
+    ),
+    "recorded-space": (
+        _set("recorded_at", "2026-01-05 08:00:00.000000Z"),
+        "recorded_at",
+    ),
     "prev-uppercase-hex": (_set("prev", "AB" * 32), "prev"),
     "prev-short": (_set("prev", "ab" * 31), "prev"),
     "hash-uppercase-hex": (_set("hash", "0F" * 32), "hash"),
@@ -149,7 +158,9 @@ def test_from_dict_refuses_a_malformed_envelope(
         RecordedEvent.from_dict(spec_envelope)
 
 
-def test_missing_and_extra_members_are_both_listed(spec_envelope: dict[str, Any]) -> None:
+def test_missing_and_extra_members_are_both_listed(
+    spec_envelope: dict[str, Any],
+) -> None:
     del spec_envelope["hash"]
     del spec_envelope["actor"]
     spec_envelope["zeta"] = 1
@@ -246,7 +257,9 @@ def test_stream_kind_is_the_part_before_the_first_slash() -> None:
 
 
 def test_new_event_defaults() -> None:
-    event = NewEvent(stream="document/QP-07", type="document.drafted", data={}, actor="u")
+    event = NewEvent(
+        stream="document/QP-07", type="document.drafted", data={}, actor="u"
+    )
     assert event.schema == 1
     assert event.occurred_at is None
     assert dict(event.meta) == {}

@@ -48,23 +48,31 @@ def sealed(key: SigningKey) -> str:
 
 
 class TestKeyIds:
-    def test_key_id_of_the_spec_vectors_first_key(self, spec_lines: list[bytes]) -> None:
+    def test_key_id_of_the_spec_vectors_first_key(
+        self, spec_lines: list[bytes]
+    ) -> None:
         genesis = json.loads(spec_lines[0])
         public = decode_public_key(genesis["data"]["public_key"])
         assert key_id(public) == "04747aa6434c663e"
         assert genesis["key"] == key_id(public)
 
     def test_key_id_matches_the_trusted_key_id_file(self, spec_vectors: Path) -> None:
-        genesis = json.loads((spec_vectors / "valid" / "events.jsonl").read_text().split("\n")[0])
+        genesis = json.loads(
+            (spec_vectors / "valid" / "events.jsonl").read_text().split("\n")[0]
+        )
         trusted = (spec_vectors / "valid-side" / "trusted-key-id").read_text().strip()
         assert key_id(decode_public_key(genesis["data"]["public_key"])) == trusted
 
-    def test_esign_key_registration_states_its_own_id(self, spec_lines: list[bytes]) -> None:
+    def test_esign_key_registration_states_its_own_id(
+        self, spec_lines: list[bytes]
+    ) -> None:
         data = json.loads(spec_lines[1])["data"]
         assert key_id(decode_public_key(data["public_key"])) == data["key_id"]
 
     @given(st.binary(min_size=32, max_size=32))
-    def test_key_id_is_first_8_bytes_of_sha256_in_lowercase_hex(self, raw: bytes) -> None:
+    def test_key_id_is_first_8_bytes_of_sha256_in_lowercase_hex(
+        self, raw: bytes
+    ) -> None:
         kid = key_id(raw)
         assert kid == hashlib.sha256(raw).hexdigest()[:16]
         assert len(kid) == 16
@@ -156,7 +164,9 @@ class TestKeyFiles:
             os.umask(old)
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
-    def test_refuses_to_overwrite_a_key_file(self, tmp_path: Path, key: SigningKey) -> None:
+    def test_refuses_to_overwrite_a_key_file(
+        self, tmp_path: Path, key: SigningKey
+    ) -> None:
         path = tmp_path / "signing-key.pem"
         path.write_bytes(b"keep me")
         with pytest.raises(KeyMaterialError, match="cannot create key file"):
@@ -227,7 +237,9 @@ class TestSealedKeys:
         )
         assert raw not in base64.b64decode(box["ciphertext"])
 
-    def test_sealing_twice_gives_different_blobs(self, key: SigningKey, sealed: str) -> None:
+    def test_sealing_twice_gives_different_blobs(
+        self, key: SigningKey, sealed: str
+    ) -> None:
         again = encrypt_private_key(key, "correct horse", n=FAST_N)
         assert again != sealed
         assert json.loads(again)["salt"] != json.loads(sealed)["salt"]
@@ -236,13 +248,17 @@ class TestSealedKeys:
         sealed = encrypt_private_key(key, "密码 pässwörd 😀", n=FAST_N)
         assert decrypt_private_key(sealed, "密码 pässwörd 😀").key_id == key.key_id
 
-    @pytest.mark.parametrize("password", ["wrong", "", "correct horse ", "Correct horse"])
+    @pytest.mark.parametrize(
+        "password", ["wrong", "", "correct horse ", "Correct horse"]
+    )
     def test_wrong_password(self, sealed: str, password: str) -> None:
         with pytest.raises(KeyMaterialError, match="wrong password"):
             decrypt_private_key(sealed, password)
 
     @pytest.mark.parametrize("member", ["ciphertext", "nonce", "salt"])
-    def test_a_flipped_bit_of_the_sealed_blob_fails(self, sealed: str, member: str) -> None:
+    def test_a_flipped_bit_of_the_sealed_blob_fails(
+        self, sealed: str, member: str
+    ) -> None:
         box = json.loads(sealed)
         raw = bytearray(base64.b64decode(box[member]))
         raw[len(raw) // 2] ^= 0x01
