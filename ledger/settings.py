@@ -51,7 +51,9 @@ class LedgerSettings:
         return cls(
             instance=instance,
             database_url=url,
-            signing_key_file=Path(key_file) if key_file else instance / "signing-key.pem",
+            signing_key_file=Path(key_file)
+            if key_file
+            else instance / "signing-key.pem",
             origin=origin,
             key_file_configured=bool(key_file),
         )

@@ -137,4 +137,9 @@ blob_disposals = Table(
 
 # Tables whose rows are never updated or deleted; the migration installs triggers
 # that refuse it.
-APPEND_ONLY = ("ledger_events", "merkle_nodes", "ledger_checkpoints", "ledger_blob_disposals")
+APPEND_ONLY = (
+    "ledger_events",
+    "merkle_nodes",
+    "ledger_checkpoints",
+    "ledger_blob_disposals",
+)

@@ -42,7 +42,8 @@ _SQLITE_TRIGGERS = [
     "CREATE TRIGGER ledger_blobs_no_update BEFORE UPDATE ON ledger_blobs "
     "BEGIN SELECT RAISE(ABORT, 'ledger_blobs is append-only'); END",
     "CREATE TRIGGER ledger_blobs_delete_disposed BEFORE DELETE ON ledger_blobs "
-    "WHEN NOT EXISTS (SELECT 1 FROM ledger_blob_disposals d WHERE d.digest = OLD.digest) "
+    "WHEN NOT EXISTS "
+    "(SELECT 1 FROM ledger_blob_disposals d WHERE d.digest = OLD.digest) "
     f"BEGIN SELECT RAISE(ABORT, '{_BLOB_DELETE_REFUSED}'); END",
 ]
 
@@ -119,7 +120,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_ledger_events_type", "ledger_events", ["type"])
 
-    head = op.create_table(
+    op.create_table(
         "ledger_head",
         sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("size", sa.BigInteger(), nullable=False),
@@ -127,7 +128,17 @@ def upgrade() -> None:
         sa.Column("recorded_at", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_ledger_head"),
     )
-    op.bulk_insert(head, [{"id": 1, "size": 0, "hash": bytes(32), "recorded_at": None}])
+    # The one head row: empty ledger, hash of "no event" = 32 zero bytes. Written
+    # with SQL functions rather than a bound value so that `--sql` output works too.
+    zeros = (
+        "decode(repeat('00', 32), 'hex')"
+        if op.get_context().dialect.name == "postgresql"
+        else "zeroblob(32)"
+    )
+    op.execute(
+        "INSERT INTO ledger_head (id, size, hash, recorded_at) "
+        f"VALUES (1, 0, {zeros}, NULL)"
+    )
 
     op.create_table(
         "ledger_streams",
