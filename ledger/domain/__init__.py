@@ -72,6 +72,12 @@ def reject(field_name: str, message: str) -> NoReturn:
     raise EventRejectedError(message, {field_name: [message]})
 
 
+def unknown_command(command: object) -> EventRejectedError:
+    """Return the error for a command no rule handles."""
+    message = f"unknown command {type(command).__name__}"
+    return EventRejectedError(message, {"command": [message]})
+
+
 def require_text(field_name: str, value: str, message: str | None = None) -> str:
     """Return `value` stripped, or reject it when blank.
 
@@ -103,7 +109,9 @@ def require_decimal(field_name: str, value: str) -> str:
     return value
 
 
-def require_blobs(field_name: str, blobs: Sequence[Mapping[str, JSONValue]]) -> list[JSONValue]:
+def require_blobs(
+    field_name: str, blobs: Sequence[Mapping[str, JSONValue]]
+) -> list[JSONValue]:
     """Return blob references as JSON after checking their shape.
 
     Raises:
@@ -117,7 +125,9 @@ def require_blobs(field_name: str, blobs: Sequence[Mapping[str, JSONValue]]) -> 
             reject(field_name, "a blob reference needs a sha256 hex digest")
         if type(size) is not int or size < 0:
             reject(field_name, "a blob reference needs a size in bytes")
-        if not (isinstance(name, str) and name) or not (isinstance(media, str) and media):
+        if not (isinstance(name, str) and name) or not (
+            isinstance(media, str) and media
+        ):
             reject(field_name, "a blob reference needs a file name and a media type")
         out.append({"blob": digest, "size": size, "name": name, "media_type": media})
     return out
@@ -166,4 +176,5 @@ __all__ = [
     "require_text",
     "signed",
     "subject_sha256",
+    "unknown_command",
 ]

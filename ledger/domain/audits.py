@@ -22,6 +22,7 @@ from ledger.domain import (
     require_text,
     signed,
     subject_sha256,
+    unknown_command,
 )
 from ledger.envelope import RecordedEvent
 from ledger.errors import NotAuthorizedError
@@ -98,7 +99,9 @@ class AuditState:
 def fold(state: AuditState, event: RecordedEvent) -> AuditState:
     """Return the state after `event`."""
     data = event.data
-    state = replace(state, version=event.version, audit_id=event.stream.split("/", 1)[1])
+    state = replace(
+        state, version=event.version, audit_id=event.stream.split("/", 1)[1]
+    )
     kind = event.type.split(".", 1)[1]
     if kind == "planned":
         team = data["team"]
@@ -123,7 +126,9 @@ def _expect(state: AuditState, *statuses: str) -> None:
     if state.status is None:
         reject("audit_id", f"audit {state.audit_id or '?'} does not exist")
     if state.status not in statuses:
-        reject("status", f"the audit is {state.status}; expected {' or '.join(statuses)}")
+        reject(
+            "status", f"the audit is {state.status}; expected {' or '.join(statuses)}"
+        )
 
 
 def signed_content(summary: str, findings: Sequence[str]) -> JSONObject:
@@ -147,11 +152,16 @@ def _plan(state: AuditState, command: PlanAudit, context: Context) -> Decision:
     for person in [command.lead_auditor, *team]:
         home = context.user_units.get(person)
         if context.user_units and home is None:
-            reject("team" if person != command.lead_auditor else "lead_auditor",
-                   f"{person} is not a registered user")
+            reject(
+                "team" if person != command.lead_auditor else "lead_auditor",
+                f"{person} is not a registered user",
+            )
         if home == command.unit:
             field_name = "lead_auditor" if person == command.lead_auditor else "team"
-            reject(field_name, f"{person} belongs to unit {command.unit} and may not audit it")
+            reject(
+                field_name,
+                f"{person} belongs to unit {command.unit} and may not audit it",
+            )
     data: Data = {
         "programme": command.programme,
         "unit": command.unit,
@@ -187,7 +197,11 @@ def decide(state: AuditState, command: AuditCommand, context: Context) -> Decisi
         findings = list(dict.fromkeys(command.findings))
         content = signed_content(summary, findings)
         esig = signed(context, "approved", content)
-        data: Data = {"summary": summary, "findings": list(findings), "esig": dict(esig)}
+        data: Data = {
+            "summary": summary,
+            "findings": list(findings),
+            "esig": dict(esig),
+        }
         return [("audit.reported", data)]
     if isinstance(command, CloseAudit):
         _expect(state, "reported")
@@ -195,10 +209,12 @@ def decide(state: AuditState, command: AuditCommand, context: Context) -> Decisi
     if isinstance(command, CancelAudit):
         _expect(state, "planned", "in_progress")
         return [("audit.cancelled", {"reason": require_reason(command.reason)})]
-    reject("command", f"unknown audit command {type(command).__name__}")
+    raise unknown_command(command)
 
 
-def esig_subject(state: AuditState, event: RecordedEvent) -> tuple[JSONObject, str] | None:
+def esig_subject(
+    state: AuditState, event: RecordedEvent
+) -> tuple[JSONObject, str] | None:
     """Return (content, expected subject_sha256) for a sign-off event on `state`."""
     if event.type != "audit.reported":
         return None

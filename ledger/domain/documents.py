@@ -25,6 +25,7 @@ from ledger.domain import (
     require_text,
     signed,
     subject_sha256,
+    unknown_command,
 )
 from ledger.envelope import RecordedEvent
 from ledger.errors import NotAuthorizedError
@@ -174,7 +175,7 @@ def _set_revision(state: DocumentState, rev: str, **changes: object) -> Document
     return replace(state, revisions={**state.revisions, rev: revision})
 
 
-def fold(state: DocumentState, event: RecordedEvent) -> DocumentState:  # noqa: C901  # one branch per type
+def fold(state: DocumentState, event: RecordedEvent) -> DocumentState:
     """Return the state after `event`."""
     data = event.data
     state = replace(state, version=event.version, doc_id=event.stream.split("/", 1)[1])
@@ -217,7 +218,9 @@ def fold(state: DocumentState, event: RecordedEvent) -> DocumentState:  # noqa: 
         return _set_revision(state, rev, status="approved", approved_by=signer)
     if kind == "became_effective":
         state = _set_revision(state, rev, status="effective")
-        return replace(state, effective=rev, next_review_due=str(data["next_review_due"]))
+        return replace(
+            state, effective=rev, next_review_due=str(data["next_review_due"])
+        )
     if kind == "superseded":
         return _set_revision(state, rev, status="superseded")
     if kind == "withdrawn":
@@ -311,10 +314,12 @@ def _update(state: DocumentState, command: UpdateDocumentDraft) -> Decision:
             new["content"] = content
     if not new:
         reject("new", "nothing changes")
-    return [("document.draft_updated", {"revision": rev.revision, "old": old, "new": new})]
+    return [
+        ("document.draft_updated", {"revision": rev.revision, "old": old, "new": new})
+    ]
 
 
-def decide(  # noqa: C901, PLR0911, PLR0912  # one branch per command
+def decide(
     state: DocumentState, command: DocumentCommand, context: Context
 ) -> Decision:
     """Return the events `command` produces on `state`.
@@ -390,7 +395,9 @@ def decide(  # noqa: C901, PLR0911, PLR0912  # one branch per command
         unknown = [u for u in units if context.units and u not in context.units]
         if unknown:
             reject("units", f"unknown or closed units: {', '.join(unknown)}")
-        return [("document.distributed", {"revision": rev.revision, "units": list(units)})]
+        return [
+            ("document.distributed", {"revision": rev.revision, "units": list(units)})
+        ]
     if isinstance(command, CompletePeriodicReview):
         rev = _effective(state)
         due = add_months(command.reviewed_on, state.review_interval_months)
@@ -414,10 +421,12 @@ def decide(  # noqa: C901, PLR0911, PLR0912  # one branch per command
             "reason": require_reason(command.reason),
         }
         return [("document.retention_changed", data)]
-    reject("command", f"unknown document command {type(command).__name__}")
+    raise unknown_command(command)
 
 
-def esig_subject(state: DocumentState, event: RecordedEvent) -> tuple[JSONObject, str] | None:
+def esig_subject(
+    state: DocumentState, event: RecordedEvent
+) -> tuple[JSONObject, str] | None:
     """Return (content, expected subject_sha256) for a sign-off event on `state`."""
     if event.type != "document.approved":
         return None

@@ -25,11 +25,18 @@ from ledger.domain import (
     require_text,
     signed,
     subject_sha256,
+    unknown_command,
 )
 from ledger.envelope import RecordedEvent
 from ledger.errors import NotAuthorizedError
 
-SOURCES = ("internal_audit", "external_audit", "complaint", "supervision", "management_review")
+SOURCES = (
+    "internal_audit",
+    "external_audit",
+    "complaint",
+    "supervision",
+    "management_review",
+)
 CLASSIFICATIONS = ("major", "minor", "observation", "opportunity")
 ACTION_ID_RE = re.compile(r"[A-Za-z0-9._-]{1,40}")
 
@@ -156,10 +163,12 @@ class FindingState:
     verified_effective: bool = False
 
 
-def fold(state: FindingState, event: RecordedEvent) -> FindingState:  # noqa: C901  # one branch per type
+def fold(state: FindingState, event: RecordedEvent) -> FindingState:
     """Return the state after `event`."""
     data = event.data
-    state = replace(state, version=event.version, finding_id=event.stream.split("/", 1)[1])
+    state = replace(
+        state, version=event.version, finding_id=event.stream.split("/", 1)[1]
+    )
     kind = event.type.split(".", 1)[1]
     if kind == "raised":
         return replace(
@@ -188,12 +197,19 @@ def fold(state: FindingState, event: RecordedEvent) -> FindingState:  # noqa: C9
         return replace(state, status="actions_planned", actions=actions)
     if kind == "action_completed":
         action_id = str(data["action_id"])
-        actions = {**state.actions, action_id: replace(state.actions[action_id], done=True)}
-        status = "actions_done" if all(a.done for a in actions.values()) else state.status
+        actions = {
+            **state.actions,
+            action_id: replace(state.actions[action_id], done=True),
+        }
+        status = (
+            "actions_done" if all(a.done for a in actions.values()) else state.status
+        )
         return replace(state, actions=actions, status=status)
     if kind == "due_date_changed":
         new = data["new"]
-        return replace(state, due_on=str(new["due_on"]) if isinstance(new, Mapping) else None)
+        return replace(
+            state, due_on=str(new["due_on"]) if isinstance(new, Mapping) else None
+        )
     if kind == "verified":
         if data["effective"] is True:
             return replace(state, status="verified", verified_effective=True)
@@ -209,7 +225,9 @@ def _expect(state: FindingState, *statuses: str) -> None:
     if state.status is None:
         reject("finding_id", f"finding {state.finding_id or '?'} does not exist")
     if state.status not in statuses:
-        reject("status", f"the finding is {state.status}; expected {' or '.join(statuses)}")
+        reject(
+            "status", f"the finding is {state.status}; expected {' or '.join(statuses)}"
+        )
 
 
 def signed_content(state: FindingState, effective: bool, comment: str) -> JSONObject:
@@ -235,14 +253,20 @@ def _raise(state: FindingState, command: RaiseFinding, context: Context) -> Deci
     if command.source not in SOURCES:
         reject("source", f"source must be one of {', '.join(SOURCES)}")
     if command.classification not in CLASSIFICATIONS:
-        reject("classification", f"classification must be one of {', '.join(CLASSIFICATIONS)}")
+        reject(
+            "classification",
+            f"classification must be one of {', '.join(CLASSIFICATIONS)}",
+        )
     criterion = {k: v.strip() for k, v in command.criterion.items() if v and v.strip()}
     if set(criterion) == {"clause"}:
         crit: Data = {"clause": criterion["clause"]}
     elif set(criterion) == {"document", "revision"}:
         crit = {"document": criterion["document"], "revision": criterion["revision"]}
     else:
-        reject("criterion", "a finding needs a criterion: a clause, or a document and revision")
+        reject(
+            "criterion",
+            "a finding needs a criterion: a clause, or a document and revision",
+        )
     if not command.evidence:
         reject("evidence", "a finding needs at least one piece of evidence")
     if command.source == "internal_audit" and not command.audit:
@@ -275,18 +299,19 @@ def _plan(state: FindingState, command: PlanActions) -> Decision:
         planned.append(
             {
                 "action_id": action.action_id,
-                "description": require_text("actions", action.description,
-                                            "every action needs a description"),
-                "owner": require_text("actions", action.owner, "every action needs an owner"),
+                "description": require_text(
+                    "actions", action.description, "every action needs a description"
+                ),
+                "owner": require_text(
+                    "actions", action.owner, "every action needs an owner"
+                ),
                 "due_on": action.due_on.isoformat(),
             }
         )
     return [("finding.actions_planned", {"actions": planned})]
 
 
-def decide(  # noqa: C901, PLR0911, PLR0912  # one branch per command
-    state: FindingState, command: FindingCommand, context: Context
-) -> Decision:
+def decide(state: FindingState, command: FindingCommand, context: Context) -> Decision:
     """Return the events `command` produces on `state`.
 
     Raises:
@@ -298,7 +323,9 @@ def decide(  # noqa: C901, PLR0911, PLR0912  # one branch per command
         return _raise(state, command, context)
     if isinstance(command, ContainFinding):
         _expect(state, "raised")
-        return [("finding.contained", {"action": require_text("action", command.action)})]
+        return [
+            ("finding.contained", {"action": require_text("action", command.action)})
+        ]
     if isinstance(command, AnalyseCause):
         _expect(state, "contained", "cause_analysed")
         data: Data = {
@@ -326,13 +353,24 @@ def decide(  # noqa: C901, PLR0911, PLR0912  # one branch per command
         }
         return [("finding.action_completed", data)]
     if isinstance(command, ChangeDueDate):
-        _expect(state, "raised", "contained", "cause_analysed", "actions_planned",
-                "actions_done", "verified")
+        _expect(
+            state,
+            "raised",
+            "contained",
+            "cause_analysed",
+            "actions_planned",
+            "actions_done",
+            "verified",
+        )
         reason = require_reason(command.reason)
         new = command.due_on.isoformat()
         if new == state.due_on:
             reject("due_on", "the due date is unchanged")
-        data = {"old": {"due_on": state.due_on}, "new": {"due_on": new}, "reason": reason}
+        data = {
+            "old": {"due_on": state.due_on},
+            "new": {"due_on": new},
+            "reason": reason,
+        }
         return [("finding.due_date_changed", data)]
     if isinstance(command, VerifyEffectiveness):
         _expect(state, "actions_done")
@@ -357,12 +395,16 @@ def decide(  # noqa: C901, PLR0911, PLR0912  # one branch per command
     if isinstance(command, ReopenFinding):
         _expect(state, "closed")
         return [("finding.reopened", {"reason": require_reason(command.reason)})]
-    reject("command", f"unknown finding command {type(command).__name__}")
+    raise unknown_command(command)
 
 
-def esig_subject(state: FindingState, event: RecordedEvent) -> tuple[JSONObject, str] | None:
+def esig_subject(
+    state: FindingState, event: RecordedEvent
+) -> tuple[JSONObject, str] | None:
     """Return (content, expected subject_sha256) for a sign-off event on `state`."""
     if event.type != "finding.verified":
         return None
-    content = signed_content(state, event.data["effective"] is True, str(event.data["comment"]))
+    content = signed_content(
+        state, event.data["effective"] is True, str(event.data["comment"])
+    )
     return content, subject_sha256(event.stream, state.version, content)

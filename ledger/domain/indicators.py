@@ -19,6 +19,7 @@ from ledger.domain import (
     require_decimal,
     require_reason,
     require_text,
+    unknown_command,
 )
 from ledger.envelope import RecordedEvent
 from ledger.errors import NotAuthorizedError
@@ -115,7 +116,9 @@ class IndicatorState:
 def fold(state: IndicatorState, event: RecordedEvent) -> IndicatorState:
     """Return the state after `event`."""
     data = event.data
-    state = replace(state, version=event.version, indicator_id=event.stream.split("/", 1)[1])
+    state = replace(
+        state, version=event.version, indicator_id=event.stream.split("/", 1)[1]
+    )
     kind = event.type.split(".", 1)[1]
     if kind == "defined":
         return replace(
@@ -128,9 +131,13 @@ def fold(state: IndicatorState, event: RecordedEvent) -> IndicatorState:
         )
     if kind == "target_changed":
         new = data["new"]
-        return replace(state, target=str(new["target"]) if isinstance(new, Mapping) else None)
+        return replace(
+            state, target=str(new["target"]) if isinstance(new, Mapping) else None
+        )
     if kind == "measured":
-        return replace(state, values={**state.values, str(data["period"]): str(data["value"])})
+        return replace(
+            state, values={**state.values, str(data["period"]): str(data["value"])}
+        )
     if kind == "measurement_corrected":
         new = data["new"]
         value = str(new["value"]) if isinstance(new, Mapping) else ""
@@ -143,7 +150,10 @@ def fold(state: IndicatorState, event: RecordedEvent) -> IndicatorState:
 def _period(field_name: str, frequency: str, period: str) -> str:
     pattern = PERIOD_RE.get(frequency)
     if pattern is None or not pattern.fullmatch(period):
-        reject(field_name, f"{period!r} is not a {frequency} period (YYYY-MM, YYYY-Qn or YYYY)")
+        reject(
+            field_name,
+            f"{period!r} is not a {frequency} period (YYYY-MM, YYYY-Qn or YYYY)",
+        )
     return period
 
 
@@ -156,7 +166,9 @@ def _active(state: IndicatorState) -> str:
     return state.frequency
 
 
-def _define(state: IndicatorState, command: DefineIndicator, context: Context) -> Decision:
+def _define(
+    state: IndicatorState, command: DefineIndicator, context: Context
+) -> Decision:
     if state.exists:
         reject("indicator_id", f"indicator {command.indicator_id} exists already")
     if context.units and command.unit not in context.units:
@@ -176,12 +188,14 @@ def _define(state: IndicatorState, command: DefineIndicator, context: Context) -
         "target": require_decimal("target", command.target),
         "frequency": command.frequency,
         "method": require_text("method", command.method),
-        "effective_from": _period("effective_from", command.frequency, command.effective_from),
+        "effective_from": _period(
+            "effective_from", command.frequency, command.effective_from
+        ),
     }
     return [("indicator.defined", data)]
 
 
-def decide(  # noqa: C901  # one branch per command
+def decide(
     state: IndicatorState, command: IndicatorCommand, context: Context
 ) -> Decision:
     """Return the events `command` produces on `state`.
@@ -201,7 +215,9 @@ def decide(  # noqa: C901  # one branch per command
         data: Data = {
             "old": {"target": state.target},
             "new": {"target": target},
-            "effective_from": _period("effective_from", frequency, command.effective_from),
+            "effective_from": _period(
+                "effective_from", frequency, command.effective_from
+            ),
             "reason": reason,
         }
         return [("indicator.target_changed", data)]
@@ -230,9 +246,13 @@ def decide(  # noqa: C901  # one branch per command
         value = require_decimal("value", command.value)
         if value == old:
             reject("value", "the value is unchanged")
-        data = {"period": period, "old": {"value": old}, "new": {"value": value},
-                "reason": reason}
+        data = {
+            "period": period,
+            "old": {"value": old},
+            "new": {"value": value},
+            "reason": reason,
+        }
         return [("indicator.measurement_corrected", data)]
     if isinstance(command, RetireIndicator):
         return [("indicator.retired", {"reason": require_reason(command.reason)})]
-    reject("command", f"unknown indicator command {type(command).__name__}")
+    raise unknown_command(command)

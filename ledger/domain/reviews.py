@@ -1,4 +1,4 @@
-"""Management reviews [ISO 9001 9.3]: held once, inputs pinned by report digests. Pure."""
+"""Management reviews [ISO 9001 9.3]: held once, inputs pinned by digests. Pure."""
 
 from __future__ import annotations
 
@@ -59,8 +59,13 @@ def _inputs(inputs: Sequence[Mapping[str, JSONValue]]) -> list[JSONValue]:
     out: list[JSONValue] = []
     for item in inputs:
         size, digest = item.get("size"), item.get("sha256")
-        if type(size) is not int or not (isinstance(digest, str) and _HEX64_RE.fullmatch(digest)):
-            reject("inputs", "every input names the report, unit, as_of, ledger size and sha256")
+        if type(size) is not int or not (
+            isinstance(digest, str) and _HEX64_RE.fullmatch(digest)
+        ):
+            reject(
+                "inputs",
+                "every input names the report, unit, as_of, ledger size and sha256",
+            )
         out.append(
             {
                 "report": str(item.get("report", "")),
@@ -73,7 +78,9 @@ def _inputs(inputs: Sequence[Mapping[str, JSONValue]]) -> list[JSONValue]:
     return out
 
 
-def decide(state: ReviewState, command: HoldManagementReview, context: Context) -> Decision:
+def decide(
+    state: ReviewState, command: HoldManagementReview, context: Context
+) -> Decision:
     """Return the events of holding the review.
 
     Raises:
@@ -89,7 +96,9 @@ def decide(state: ReviewState, command: HoldManagementReview, context: Context) 
     decisions: list[JSONValue] = [d.strip() for d in command.decisions if d.strip()]
     actions: list[JSONValue] = [
         {
-            "description": require_text("actions", a.description, "every action needs a description"),
+            "description": require_text(
+                "actions", a.description, "every action needs a description"
+            ),
             "owner": require_text("actions", a.owner, "every action needs an owner"),
             "due_on": a.due_on.isoformat(),
         }

@@ -1,0 +1,579 @@
+"""The write service: authorize, load, fold, decide, validate, append.
+
+`Service.handle(command, actor)` checks the actor's roles against the record's unit,
+folds the record's stream, asks the record rules (`ledger.domain`) for events,
+validates their data through the catalogue, and appends them with the stream's
+expected version; the projectors it was given run in the same transaction. Nothing
+is stored when a command fails. It never imports the read side: the directory of
+units, users and roles it authorizes with is its own fold of unit/* and user/* events.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ledger import catalog
+from ledger.canonical import JSONObject
+from ledger.clock import Clock, SystemClock
+from ledger.domain import (
+    Command,
+    Context,
+    Decision,
+    audits,
+    documents,
+    findings,
+    indicators,
+    reviews,
+    signoffs,
+    subject_sha256,
+    units,
+    users,
+)
+from ledger.envelope import NewEvent, RecordedEvent, format_time, stream_kind
+from ledger.errors import (
+    EventRejectedError,
+    NotAuthorizedError,
+    NotFoundError,
+)
+from ledger.esign import KeyVault, make_esig
+from ledger.signing import SCRYPT_N, SigningKey
+from ledger.store import EventStore, Projector
+
+# Roles whose scope covers the scope unit's whole subtree; the others act in the
+# scope unit itself.
+SUBTREE_ROLES = frozenset({"admin", "manager", "auditor"})
+
+# Which roles may issue each command (certifier and viewer record nothing; admin
+# manages units, users and roles only).
+ROLES: Mapping[type[Command], tuple[str, ...]] = {
+    units.CreateUnit: ("admin",),
+    units.RenameUnit: ("admin",),
+    units.CloseUnit: ("admin",),
+    users.RegisterUser: ("admin",),
+    users.GrantRole: ("admin",),
+    users.RevokeRole: ("admin",),
+    users.MoveUser: ("admin",),
+    users.DeactivateUser: ("admin",),
+    users.ResetPassword: ("admin",),
+    documents.DraftDocument: ("author",),
+    documents.UpdateDocumentDraft: ("author",),
+    documents.SubmitDocument: ("author",),
+    documents.ReviewDocument: ("approver",),
+    documents.ApproveDocument: ("approver",),
+    documents.MakeDocumentEffective: ("approver",),
+    documents.WithdrawDocument: ("approver",),
+    documents.DistributeDocument: ("author", "approver"),
+    documents.CompletePeriodicReview: ("author", "approver"),
+    documents.ChangeRetention: ("approver",),
+    audits.PlanAudit: ("auditor",),
+    audits.StartAudit: ("auditor",),
+    audits.ReportAudit: ("auditor",),
+    audits.CloseAudit: ("auditor",),
+    audits.CancelAudit: ("auditor",),
+    findings.RaiseFinding: ("auditor", "manager"),
+    findings.ContainFinding: ("owner", "manager"),
+    findings.AnalyseCause: ("owner", "manager"),
+    findings.PlanActions: ("owner", "manager"),
+    findings.CompleteAction: ("owner",),
+    findings.ChangeDueDate: ("manager",),
+    findings.VerifyEffectiveness: ("auditor",),
+    findings.CloseFinding: ("auditor", "manager"),
+    findings.ReopenFinding: ("auditor", "manager"),
+    indicators.DefineIndicator: ("manager",),
+    indicators.ChangeTarget: ("manager",),
+    indicators.RecordMeasurement: ("owner",),
+    indicators.CorrectMeasurement: ("owner", "manager"),
+    indicators.RetireIndicator: ("manager",),
+    reviews.HoldManagementReview: ("manager",),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    new_state: Callable[[], Any]
+    fold: Callable[[Any, RecordedEvent], Any]
+    decide: Callable[[Any, Any, Context], Decision]
+
+
+_RULES: Mapping[str, _Rules] = {
+    "unit": _Rules(units.UnitState, units.fold, units.decide),
+    "user": _Rules(users.UserState, users.fold, users.decide),
+    "document": _Rules(documents.DocumentState, documents.fold, documents.decide),
+    "audit": _Rules(audits.AuditState, audits.fold, audits.decide),
+    "finding": _Rules(findings.FindingState, findings.fold, findings.decide),
+    "indicator": _Rules(indicators.IndicatorState, indicators.fold, indicators.decide),
+    "review": _Rules(reviews.ReviewState, reviews.fold, reviews.decide),
+}
+
+
+@dataclass(slots=True)
+class UnitEntry:
+    """A unit as the directory knows it."""
+
+    code: str
+    kind: str
+    parent: str | None
+    closed: bool = False
+
+
+@dataclass(slots=True)
+class UserEntry:
+    """A user as the directory knows them."""
+
+    user_id: str
+    name: str
+    unit: str
+    roles: set[tuple[str, str]] = field(default_factory=set)
+    active: bool = True
+    key_id: str | None = None
+
+
+@dataclass(slots=True)
+class Directory:
+    """Units, users, roles and esign keys, folded from the ledger for authorization."""
+
+    position: int = 0
+    units: dict[str, UnitEntry] = field(default_factory=dict)
+    users: dict[str, UserEntry] = field(default_factory=dict)
+    revoked_keys: set[str] = field(default_factory=set)
+
+    def apply(self, event: RecordedEvent) -> None:  # one branch per type
+        """Fold one event into the directory."""
+        self.position = event.seq
+        data, name = event.data, event.type
+        user = self.users.get(event.stream.split("/", 1)[1])
+        if name == "unit.created":
+            parent = data.get("parent")
+            code = str(data["code"])
+            self.units[code] = UnitEntry(
+                code, str(data["kind"]), str(parent) if parent else None
+            )
+        elif name == "unit.closed":
+            self.units[event.stream.split("/", 1)[1]].closed = True
+        elif name == "user.registered":
+            uid = str(data["user_id"])
+            self.users[uid] = UserEntry(uid, str(data["name"]), str(data["unit"]))
+        elif user is None:
+            if name == "ledger.key_revoked":
+                self.revoked_keys.add(str(data["key_id"]))
+        elif name == "user.role_granted":
+            user.roles.add((str(data["role"]), str(data["scope"])))
+        elif name == "user.role_revoked":
+            user.roles.discard((str(data["role"]), str(data["scope"])))
+        elif name == "user.moved":
+            new = data["new"]
+            if isinstance(new, Mapping):
+                user.unit = str(new["unit"])
+        elif name == "user.deactivated":
+            user.active = False
+        elif name == "user.esign_key_issued":
+            user.key_id = str(data["key_id"])
+
+    def ancestors(self, code: str) -> list[str]:
+        """Return `code` and the codes above it up to the headquarters."""
+        chain: list[str] = []
+        current: str | None = code
+        while current is not None and current not in chain:
+            chain.append(current)
+            entry = self.units.get(current)
+            current = entry.parent if entry else None
+        return chain
+
+    def subtree(self, code: str) -> set[str]:
+        """Return `code` and every unit below it."""
+        return {c for c in self.units if code in self.ancestors(c)}
+
+    def covers(self, role: str, scope: str, unit: str) -> bool:
+        """Return whether a role granted for `scope` applies to records of `unit`."""
+        if role in SUBTREE_ROLES:
+            return scope in self.ancestors(unit)
+        return scope == unit
+
+    def may(self, user_id: str, roles: Iterable[str], unit: str | None) -> bool:
+        """Return whether the user holds one of `roles` covering `unit` (None: any)."""
+        entry = self.users.get(user_id)
+        if entry is None or not entry.active:
+            return False
+        wanted = set(roles)
+        return any(
+            role in wanted and (unit is None or self.covers(role, scope, unit))
+            for role, scope in entry.roles
+        )
+
+    def open_units(self) -> dict[str, str]:
+        """Return the open units' kinds by code."""
+        return {c: u.kind for c, u in self.units.items() if not u.closed}
+
+
+class Service:
+    """Records QMS actions: authorization, record rules, catalogue, append."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        *,
+        projectors: Sequence[Projector] = (),
+        clock: Clock | None = None,
+        scrypt_n: int = SCRYPT_N,
+    ) -> None:
+        self.store = store
+        self.projectors = tuple(projectors)
+        self.clock: Clock = clock or SystemClock()
+        self.vault = KeyVault(store.engine, scrypt_n=scrypt_n)
+        self._directory = Directory()
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ directory
+
+    def directory(self) -> Directory:
+        """Return the directory, caught up with the ledger (reads only new events).
+
+        Raises:
+            StorageError: the database failed.
+        """
+        with self._lock:
+            for event in self.store.read(from_seq=self._directory.position + 1):
+                self._directory.apply(event)
+            return self._directory
+
+    # ------------------------------------------------------------------ commands
+
+    def handle(
+        self,
+        command: Command,
+        actor: str,
+        *,
+        password: str | None = None,
+        command_id: str | None = None,
+    ) -> list[RecordedEvent]:
+        """Authorize and record `command` on behalf of `actor`; return the events.
+
+        `password` is the actor's own password, needed when the command carries
+        their e-signature. A `command_id` seen before returns that command's events
+        and records nothing.
+
+        Raises:
+            NotAuthorizedError: the actor may not do this (role, unit, segregation of
+                duties, or a temporary password blocks signing).
+            EventRejectedError: a record rule or the event schema is broken; the
+                messages name the fields.
+            NotFoundError: the record does not exist.
+            ConcurrencyError: the record changed meanwhile; reload and retry.
+            StorageError: the database failed.
+        """
+        if command_id is not None:
+            earlier = self.store.events_for_command(command_id)
+            if earlier:
+                return earlier
+        directory = self.directory()
+        entry = directory.users.get(actor)
+        if entry is None or not entry.active:
+            raise NotAuthorizedError(f"{actor} is not an active user")
+        roles = ROLES.get(type(command))
+        rules = _RULES.get(stream_kind(command.stream))
+        if roles is None or rules is None:
+            raise EventRejectedError(
+                f"unknown command {type(command).__name__}",
+                {"command": [f"unknown command {type(command).__name__}"]},
+            )
+        stream = command.stream
+        history = self.store.read_stream(stream)
+        state = rules.new_state()
+        for event in history:
+            state = rules.fold(state, event)
+        version = history[-1].version if history else 0
+        self._authorize(directory, command, state, actor, roles)
+
+        new_key = (
+            SigningKey.generate()
+            if isinstance(command, (users.RegisterUser, users.ResetPassword))
+            else None
+        )
+        context = Context(
+            actor=actor,
+            today=self.clock.now().date(),
+            version=version,
+            sign=self._signer(directory, actor, stream, version, password),
+            units=directory.open_units(),
+            user_units={u.user_id: u.unit for u in directory.users.values()},
+            new_key_id=new_key.key_id if new_key else None,
+        )
+        decision = rules.decide(state, command, context)
+        events = self._new_events(decision, stream, actor, command)
+        expected = {stream: version}
+        if new_key is None:
+            return self.store.append(
+                events, expected, command_id=command_id, projectors=self.projectors
+            )
+        assert isinstance(command, (users.RegisterUser, users.ResetPassword))  # noqa: S101  # new_key is made for these only
+        return self._issue_key(
+            directory, command, actor, new_key, events, expected, command_id
+        )
+
+    def _new_events(
+        self, decision: Decision, stream: str, actor: str, command: Command
+    ) -> list[NewEvent]:
+        out: list[NewEvent] = []
+        for event_type, data in decision:
+            valid = catalog.validate(event_type, data)
+            out.append(
+                NewEvent(
+                    stream=stream,
+                    type=event_type,
+                    data=valid,
+                    actor=actor,
+                    schema=catalog.schema_version(event_type),
+                    occurred_at=command.occurred_at,
+                )
+            )
+        return out
+
+    def _issue_key(  # the parts of one enrolment
+        self,
+        directory: Directory,
+        command: users.RegisterUser | users.ResetPassword,
+        actor: str,
+        key: SigningKey,
+        events: Sequence[NewEvent],
+        expected: Mapping[str, int],
+        command_id: str | None,
+    ) -> list[RecordedEvent]:
+        """Register a new esign key, seal it under the temporary password, and record it.
+
+        The sealed key and the credentials are written by a projector, inside the
+        same transaction as the key registration and the user's events.
+        """
+        old_key = directory.users.get(command.user_id)
+        old_key_id = old_key.key_id if old_key else None
+        sealing = self.vault.sealing(
+            command.user_id, key, command.temporary_password, must_change=True
+        )
+        recorded = self.store.register_key(
+            key.public_raw,
+            holder=command.user_id,
+            purpose="esign",
+            actor=actor,
+            command_id=command_id,
+            extra_events=events,
+            expected_versions=expected,
+            projectors=(*self.projectors, sealing),
+        )
+        if old_key_id is not None and old_key_id not in directory.revoked_keys:
+            # The new key signs from now on; the old one must never sign again.
+            recorded.append(
+                self.store.revoke_key(
+                    old_key_id, f"password reset by {actor}", actor=actor
+                )
+            )
+        return recorded
+
+    def _authorize(
+        self,
+        directory: Directory,
+        command: Command,
+        state: Any,  # the folded state of any record kind
+        actor: str,
+        roles: Sequence[str],
+    ) -> None:
+        if isinstance(command, units.UnitCommand):
+            if isinstance(command, units.CreateUnit):
+                scope_units: list[str | None] = [command.parent]
+            else:
+                scope_units = [command.code]
+        elif isinstance(command, users.UserCommand):
+            if isinstance(command, users.RegisterUser):
+                scope_units = [command.unit]
+            else:
+                if not state.version:
+                    raise NotFoundError(f"user {command.user_id} does not exist")
+                scope_units = [state.unit]
+                if isinstance(command, users.GrantRole | users.RevokeRole):
+                    scope_units.append(command.scope)
+                    if command.user_id == actor:
+                        raise NotAuthorizedError(
+                            "nobody grants or revokes their own roles"
+                        )
+                if isinstance(command, users.MoveUser):
+                    scope_units.append(command.unit)
+        else:
+            unit = (
+                getattr(command, "unit", None)
+                if not getattr(state, "version", 0)
+                else None
+            )
+            unit = unit or getattr(state, "unit", None)
+            if unit is None:
+                raise NotFoundError(f"{command.stream} does not exist")
+            scope_units = [unit]
+        for unit_code in scope_units:
+            if not directory.may(actor, roles, unit_code):
+                where = f" for unit {unit_code}" if unit_code else ""
+                raise NotAuthorizedError(
+                    f"{actor} may not {type(command).__name__}{where}: "
+                    f"needs role {' or '.join(roles)}"
+                )
+
+    def _signer(
+        self,
+        directory: Directory,
+        actor: str,
+        stream: str,
+        version: int,
+        password: str | None,
+    ) -> Callable[[str, JSONObject], JSONObject] | None:
+        """Return the actor's e-signature maker for this command, or None without password."""
+        if password is None:
+            return None
+        entry = directory.users[actor]
+
+        def sign(meaning: str, content: JSONObject) -> JSONObject:
+            if entry.key_id is None or entry.key_id in directory.revoked_keys:
+                raise NotAuthorizedError(f"{actor} holds no e-signature key in force")
+            key = self.vault.unseal(actor, entry.key_id, password)
+            return make_esig(
+                key,
+                signer=actor,
+                name=entry.name,
+                meaning=meaning,
+                signed_at=format_time(self.clock.now()),
+                subject=stream,
+                subject_sha256=subject_sha256(stream, version, content),
+            )
+
+        return sign
+
+    # ------------------------------------------------------------------ people
+
+    def create_first_admin(  # what `qms init` asks for
+        self,
+        user_id: str,
+        name: str,
+        unit_code: str,
+        unit_name_zh: str,
+        unit_name_en: str,
+        password: str,
+        *,
+        email: str = "admin@localhost.localdomain",
+    ) -> list[RecordedEvent]:
+        """Create the headquarters unit (if absent) and the first administrator.
+
+        Works only while no user exists. The administrator chooses their password
+        here, so they are not asked to change it.
+
+        Raises:
+            NotAuthorizedError: a user exists already.
+            EventRejectedError: a name, code or the password is not valid.
+            StorageError: the database failed.
+        """
+        if not self.store.is_initialized():
+            self.store.initialize()
+        directory = self.directory()
+        if directory.users:
+            raise NotAuthorizedError("the first administrator exists already")
+        key = SigningKey.generate()
+        context = Context(
+            actor="system",
+            today=self.clock.now().date(),
+            units=directory.open_units(),
+            new_key_id=key.key_id,
+        )
+        decided: list[tuple[str, Decision]] = []
+        expected: dict[str, int] = {}
+        if unit_code not in directory.units:
+            create = units.CreateUnit(
+                code=unit_code,
+                name_zh=unit_name_zh,
+                name_en=unit_name_en,
+                kind="headquarters",
+            )
+            decided.append(
+                (create.stream, units.decide(units.UnitState(), create, context))
+            )
+            expected[create.stream] = 0
+            context = Context(
+                actor="system",
+                today=context.today,
+                units={**context.units, unit_code: "headquarters"},
+                new_key_id=key.key_id,
+            )
+        register = users.RegisterUser(
+            user_id=user_id,
+            name=name,
+            unit=unit_code,
+            email=email,
+            temporary_password="",
+        )
+        decision = users.decide(users.UserState(), register, context)
+        decision.append(("user.role_granted", {"role": "admin", "scope": unit_code}))
+        decided.append((register.stream, decision))
+        expected[register.stream] = 0
+        events = [
+            NewEvent(
+                stream=stream,
+                type=event_type,
+                data=catalog.validate(event_type, data),
+                actor="system",
+                schema=catalog.schema_version(event_type),
+            )
+            for stream, decision_ in decided
+            for event_type, data in decision_
+        ]
+        sealing = self.vault.sealing(user_id, key, password, must_change=False)
+        return self.store.register_key(
+            key.public_raw,
+            holder=user_id,
+            purpose="esign",
+            actor="system",
+            command_id=f"first-admin-{uuid.uuid4().hex}",
+            extra_events=events,
+            expected_versions=expected,
+            projectors=(*self.projectors, sealing),
+        )
+
+    def change_password(
+        self, user_id: str, old_password: str, new_password: str
+    ) -> None:
+        """Let a user set their own password; re-seals their current esign key.
+
+        Raises:
+            NotAuthorizedError: the user is unknown, inactive or holds no key.
+            EventRejectedError: the old password is wrong or the new one is not valid.
+            StorageError: the database failed.
+        """
+        entry = self.directory().users.get(user_id)
+        if entry is None or not entry.active or entry.key_id is None:
+            raise NotAuthorizedError(f"{user_id} is not an active user with a key")
+        self.vault.change_password(
+            user_id,
+            entry.key_id,
+            old_password,
+            new_password,
+            format_time(self.clock.now()),
+        )
+
+    def check_password(self, user_id: str, password: str) -> bool:
+        """Return whether `password` is the active user's password (for logins).
+
+        Raises:
+            StorageError: the database failed.
+        """
+        entry = self.directory().users.get(user_id)
+        if entry is None or not entry.active:
+            return False
+        return self.vault.check_password(user_id, password)
+
+    def check_signoffs(self, stream: str) -> int:
+        """Re-check that every e-signature of `stream` binds its record version.
+
+        Raises:
+            VerificationError: a signature's subject does not match the record.
+            StorageError: the database failed.
+        """
+        return signoffs.check_subjects(self.store.read_stream(stream))
+
+
+__all__ = ["ROLES", "Directory", "Service", "UnitEntry", "UserEntry"]
