@@ -1,4 +1,4 @@
-"""Audits projection: internal audits with their plan, conduct, report and closure, versioned."""
+"""Audits projection: internal audits from plan to report and closure, versioned."""
 
 from __future__ import annotations
 
@@ -43,7 +43,11 @@ class AuditsProjection:
             )
         elif etype == "audit.started":
             batch.update(
-                audits, key, seq, status="in_progress", started_on=text(data, "started_on")
+                audits,
+                key,
+                seq,
+                status="in_progress",
+                started_on=text(data, "started_on"),
             )
         elif etype == "audit.reported":
             batch.update(
@@ -57,8 +61,14 @@ class AuditsProjection:
                 esig=text(data, "esig"),
             )
         elif etype == "audit.closed":
-            batch.update(audits, key, seq, status="closed", closed_on=text(data, "closed_on"))
+            batch.update(
+                audits, key, seq, status="closed", closed_on=text(data, "closed_on")
+            )
         elif etype == "audit.cancelled":
             batch.update(
-                audits, key, seq, status="cancelled", cancelled_reason=text(data, "reason")
+                audits,
+                key,
+                seq,
+                status="cancelled",
+                cancelled_reason=text(data, "reason"),
             )

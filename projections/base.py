@@ -95,7 +95,9 @@ class Batch:
                 cache[i] = {}
             for start in range(0, len(wanted), _IN_CHUNK):
                 chunk = wanted[start : start + _IN_CHUNK]
-                stmt = select(table).where(id_col.in_(chunk), table.c.valid_to.is_(None))
+                stmt = select(table).where(
+                    id_col.in_(chunk), table.c.valid_to.is_(None)
+                )
                 for db_row in self._conn.execute(stmt):
                     row = dict(db_row._mapping)
                     key = tuple(str(row[k]) for k in self._keys[name])
@@ -130,8 +132,10 @@ class Batch:
         return [record[k].row for k in sorted(record)]
 
     # -- writing -----------------------------------------------------------------
-    def put(self, table: Table, key: Sequence[str], seq: int, values: Mapping[str, object]) -> None:
-        """Make `values` the current version of `key` from `seq` on (missing columns are NULL)."""
+    def put(
+        self, table: Table, key: Sequence[str], seq: int, values: Mapping[str, object]
+    ) -> None:
+        """Make `values` the current version of `key` from `seq` on (missing: NULL)."""
         names = self._keys[table.name]
         row: Row = dict.fromkeys(self._columns[table.name])
         row.update(values)
@@ -142,7 +146,11 @@ class Batch:
         tkey = tuple(key)
         current = record.get(tkey)
         if current is not None:
-            if all(current.row[c] == row[c] for c in row if c not in ("valid_from", "valid_to")):
+            if all(
+                current.row[c] == row[c]
+                for c in row
+                if c not in ("valid_from", "valid_to")
+            ):
                 return  # nothing changed: no new version
             if current.new and current.row["valid_from"] == seq:
                 current.row.update(row)  # a second change by the same event
@@ -151,7 +159,9 @@ class Batch:
         record[tkey] = _Current(row=row, new=True)
         self._inserts[table.name].append(row)
 
-    def update(self, table: Table, key: Sequence[str], seq: int, **changes: object) -> None:
+    def update(
+        self, table: Table, key: Sequence[str], seq: int, **changes: object
+    ) -> None:
         """Replace the current version of `key` with one carrying `changes`.
 
         Raises:
@@ -189,14 +199,18 @@ class Batch:
             if closes:
                 cond = [table.c[k] == bindparam(f"k_{k}") for k in self._keys[name]]
                 cond.append(table.c.valid_from == bindparam("k_valid_from"))
-                stmt = update(table).where(and_(*cond)).values(valid_to=bindparam("new_valid_to"))
+                stmt = (
+                    update(table)
+                    .where(and_(*cond))
+                    .values(valid_to=bindparam("new_valid_to"))
+                )
                 self._conn.execute(stmt, closes)
             inserts = self._inserts[name]
             if inserts:
                 self._conn.execute(table.insert(), inserts)
             self._closes[name] = []
             self._inserts[name] = []
-        # Rows written are now stored rows: later changes in this batch close them by UPDATE.
+        # Written rows are stored rows now: later changes close them by UPDATE.
         for records in self._current.values():
             for record in records.values():
                 for current in record.values():
@@ -204,7 +218,7 @@ class Batch:
 
 
 def text(data: Mapping[str, JSONValue], key: str) -> str | None:
-    """Return `data[key]` as text: strings as they are, other JSON values as canonical JSON."""
+    """Return `data[key]` as text: strings as is, other values as canonical JSON."""
     value = data.get(key)
     if value is None:
         return None

@@ -1,4 +1,4 @@
-"""Documents projection: each controlled document and every one of its revisions, versioned.
+"""Documents projection: each controlled document and all its revisions, versioned.
 
 A document's status is "effective" while one of its revisions is effective, else the
 status of its latest revision.
@@ -12,7 +12,17 @@ from collections.abc import Sequence
 from sqlalchemy import Table
 
 from ledger.envelope import RecordedEvent
-from projections.base import Batch, Row, day_of, integer, items, obj, record_id, text, to_json
+from projections.base import (
+    Batch,
+    Row,
+    day_of,
+    integer,
+    items,
+    obj,
+    record_id,
+    text,
+    to_json,
+)
 from projections.models import document_revisions, documents
 
 
@@ -26,7 +36,9 @@ class DocumentsProjection:
     def tables(self) -> Sequence[Table]:
         return (documents, document_revisions)
 
-    def apply(self, batch: Batch, event: RecordedEvent) -> None:  # noqa: C901  # one branch per event type
+    def apply(
+        self, batch: Batch, event: RecordedEvent
+    ) -> None:  # one branch per event type
         doc_id, data, seq, etype = record_id(event), event.data, event.seq, event.type
         if etype == "document.retention_changed":
             years = integer(obj(data, "new"), "retention_years")
@@ -136,7 +148,11 @@ class DocumentsProjection:
             doc = batch.get(documents, doc_id)
             if doc is not None and doc["effective_revision"] == revision:
                 batch.update(
-                    documents, (doc_id,), seq, effective_revision=None, next_review_due=None
+                    documents,
+                    (doc_id,),
+                    seq,
+                    effective_revision=None,
+                    next_review_due=None,
                 )
         elif etype == "document.withdrawn":
             batch.update(
@@ -149,7 +165,11 @@ class DocumentsProjection:
             doc = batch.get(documents, doc_id)
             if doc is not None and doc["effective_revision"] == revision:
                 batch.update(
-                    documents, (doc_id,), seq, effective_revision=None, next_review_due=None
+                    documents,
+                    (doc_id,),
+                    seq,
+                    effective_revision=None,
+                    next_review_due=None,
                 )
         elif etype == "document.distributed":
             rev = batch.get(document_revisions, *key)

@@ -25,7 +25,9 @@ class FindingsProjection:
     def tables(self) -> Sequence[Table]:
         return (findings, finding_actions)
 
-    def apply(self, batch: Batch, event: RecordedEvent) -> None:  # noqa: C901  # one branch per event type
+    def apply(
+        self, batch: Batch, event: RecordedEvent
+    ) -> None:  # one branch per event type
         fid, data, seq, etype = record_id(event), event.data, event.seq, event.type
         key = (fid,)
         if etype == "finding.raised":
@@ -107,7 +109,9 @@ class FindingsProjection:
                 verified_by=event.actor,
             )
         elif etype == "finding.closed":
-            batch.update(findings, key, seq, status="closed", closed_on=text(data, "closed_on"))
+            batch.update(
+                findings, key, seq, status="closed", closed_on=text(data, "closed_on")
+            )
         elif etype == "finding.reopened":
             current = batch.get(findings, fid)
             count = current["reopened_count"] if current is not None else 0

@@ -1,4 +1,4 @@
-"""Indicators projection: quality objectives with their targets and measurements, versioned.
+"""Indicators projection: objectives with their targets and measurements, versioned.
 
 A measurement row per (indicator, period) holds the value as best known: a
 correction ends the previous version and starts a new one, so the current row is
@@ -60,7 +60,11 @@ class IndicatorsProjection:
                 indicator_targets,
                 (iid, text(data, "effective_from") or ""),
                 seq,
-                {"target": target, "reason": text(data, "reason"), "set_by": event.actor},
+                {
+                    "target": target,
+                    "reason": text(data, "reason"),
+                    "set_by": event.actor,
+                },
             )
             batch.update(indicators, (iid,), seq, target=target)
         elif etype == "indicator.measured":
@@ -92,5 +96,9 @@ class IndicatorsProjection:
             )
         elif etype == "indicator.retired":
             batch.update(
-                indicators, (iid,), seq, status="retired", retired_reason=text(data, "reason")
+                indicators,
+                (iid,),
+                seq,
+                status="retired",
+                retired_reason=text(data, "reason"),
             )

@@ -259,7 +259,7 @@ ALL_TABLES: tuple[Table, ...] = (*VERSIONED_TABLES, projection_positions)
 
 
 def key_columns(table: Table) -> tuple[str, ...]:
-    """Return the names of the columns that identify a record (the PK without valid_from)."""
+    """Return the columns that identify a record (the PK without valid_from)."""
     return tuple(c.name for c in table.primary_key.columns if c.name != "valid_from")
 
 

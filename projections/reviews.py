@@ -1,4 +1,4 @@
-"""Management reviews projection: each review with its pinned inputs, decisions and actions."""
+"""Management reviews projection: each review with pinned inputs, decisions, actions."""
 
 from __future__ import annotations
 

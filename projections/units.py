@@ -41,4 +41,6 @@ class UnitsProjection:
             changes = {k: text(new, k) for k in ("name_zh", "name_en") if k in new}
             batch.update(units, (code,), seq, **changes)
         elif event.type == "unit.closed":
-            batch.update(units, (code,), seq, closed=True, closed_reason=text(data, "reason"))
+            batch.update(
+                units, (code,), seq, closed=True, closed_reason=text(data, "reason")
+            )

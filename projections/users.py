@@ -1,4 +1,4 @@
-"""Users projection: people, their unit and the roles they hold per scope unit, versioned."""
+"""Users projection: people, their unit and their roles per scope unit, versioned."""
 
 from __future__ import annotations
 
@@ -51,7 +51,11 @@ class UsersProjection:
             batch.update(users, (uid,), seq, unit=text(obj(data, "new"), "unit"))
         elif etype == "user.deactivated":
             batch.update(
-                users, (uid,), seq, active=False, deactivated_reason=text(data, "reason")
+                users,
+                (uid,),
+                seq,
+                active=False,
+                deactivated_reason=text(data, "reason"),
             )
         elif etype == "user.esign_key_issued":
             batch.update(users, (uid,), seq, esign_key_id=text(data, "key_id"))

@@ -1,0 +1,244 @@
+"""Apply ledger events to the read models: inline, catch-up and full rebuild.
+
+Every path goes through `apply_events`, which folds a batch of events into the
+tables and advances each projection's row in `projection_positions` in the SAME
+transaction, so a position never claims rows that were not written (and a crash
+leaves both behind together). Events at or below a projection's position are
+skipped, which makes re-delivery harmless. Row versions are keyed by seq, so the
+batch size never changes the result: a rebuild equals incremental updates.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
+from typing import Protocol
+
+from sqlalchemy import Connection, Engine, bindparam, select, text, update
+
+from ledger import catalog
+from ledger.envelope import RecordedEvent, stream_kind
+from ledger.errors import EventRejectedError
+from projections.audits import AuditsProjection
+from projections.base import Batch, Projection, record_id
+from projections.documents import DocumentsProjection
+from projections.errors import ProjectionError
+from projections.findings import FindingsProjection
+from projections.indicators import IndicatorsProjection
+from projections.models import create_all, drop_all, projection_positions
+from projections.reviews import ReviewsProjection
+from projections.units import UnitsProjection
+from projections.users import UsersProjection
+
+ALL_PROJECTIONS: tuple[Projection, ...] = (
+    UnitsProjection(),
+    UsersProjection(),
+    DocumentsProjection(),
+    AuditsProjection(),
+    FindingsProjection(),
+    IndicatorsProjection(),
+    ReviewsProjection(),
+)
+
+BATCH_SIZE = 5000
+Progress = Callable[[int, int], None]
+
+
+class EventSource(Protocol):
+    """What the runner needs of the store (structurally: `ledger.store.EventStore`)."""
+
+    def size(self) -> int: ...
+
+    def read(
+        self, from_seq: int = 1, to_seq: int | None = None, *, batch: int = 2000
+    ) -> Iterator[RecordedEvent]: ...
+
+
+def positions(
+    connection: Connection,
+    projections: Sequence[Projection] = ALL_PROJECTIONS,
+    *,
+    lock: bool = False,
+) -> dict[str, int]:
+    """Return each projection's position, creating missing rows at 0.
+
+    With `lock`, the rows are read FOR UPDATE on PostgreSQL so two writers cannot
+    apply the same events (on SQLite the write transaction already holds the lock).
+    """
+    stmt = select(projection_positions.c.name, projection_positions.c.position)
+    if lock and connection.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    found = {str(name): int(pos) for name, pos in connection.execute(stmt)}
+    missing = [p.name for p in projections if p.name not in found]
+    if missing:
+        connection.execute(
+            projection_positions.insert(), [{"name": n, "position": 0} for n in missing]
+        )
+        found.update(dict.fromkeys(missing, 0))
+    return {p.name: found[p.name] for p in projections}
+
+
+def _upcast(event: RecordedEvent) -> RecordedEvent:
+    """Lift the event's data to the current schema of its type (the stored bytes stay)."""
+    try:
+        current = catalog.schema_version(event.type)
+    except EventRejectedError:
+        return event  # a type the catalogue does not know: projections ignore it
+    if event.schema == current:
+        return event
+    data = catalog.upcast(event.type, event.schema, event.data)
+    return replace(event, schema=current, data=data)
+
+
+def apply_events(
+    connection: Connection,
+    events: Sequence[RecordedEvent],
+    projections: Sequence[Projection] = ALL_PROJECTIONS,
+) -> None:
+    """Fold `events` (consecutive, in seq order) into the tables; advance positions.
+
+    Raises:
+        ProjectionError: a projection's position is before the first event - 1.
+    """
+    if not events:
+        return
+    current = positions(connection, projections, lock=True)
+    first, last = events[0].seq, events[-1].seq
+    behind_first = sorted(name for name, pos in current.items() if pos < first - 1)
+    if behind_first:
+        # Applying these would skip events: the read models would silently diverge.
+        raise ProjectionError(
+            f"projections {', '.join(behind_first)} are behind seq {first - 1}; "
+            "catch up first"
+        )
+    for projection in projections:
+        pos = current[projection.name]
+        relevant = [
+            e
+            for e in events
+            if e.seq > pos and stream_kind(e.stream) == projection.kind
+        ]
+        if not relevant:
+            continue
+        batch = Batch(connection, projection.tables)
+        batch.prefetch({record_id(e) for e in relevant})
+        for event in relevant:
+            projection.apply(batch, event)
+        batch.flush()
+    behind = [{"n": name, "p": last} for name, pos in current.items() if pos < last]
+    if behind:
+        stmt = (
+            update(projection_positions)
+            .where(projection_positions.c.name == bindparam("n"))
+            .values(position=bindparam("p"))
+        )
+        connection.execute(stmt, behind)
+
+
+def _stored_events(
+    connection: Connection, first: int, last: int
+) -> Iterator[RecordedEvent]:
+    """Read events first..last from the ledger table through `connection`, paged."""
+    query = text(
+        "SELECT seq, envelope FROM ledger_events WHERE seq >= :a AND seq <= :b "
+        "ORDER BY seq LIMIT :n"
+    )
+    start = first
+    while start <= last:
+        rows = connection.execute(query, {"a": start, "b": last, "n": BATCH_SIZE}).all()
+        if not rows:
+            return
+        for _, envelope in rows:
+            yield RecordedEvent.from_dict(json.loads(envelope))
+        start = int(rows[-1][0]) + 1
+
+
+class InlineProjector:
+    """The store's projector: updates the read models inside the append transaction.
+
+    When a projection is behind the first appended event (tables created after
+    events were recorded, or a failed catch-up), the missing events are read from
+    the ledger through the same connection and applied first, so the read models
+    never skip an event.
+    """
+
+    def __init__(self, projections: Sequence[Projection] = ALL_PROJECTIONS) -> None:
+        self.projections = tuple(projections)
+
+    def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
+        """Apply `events` (just appended, not yet committed) to the read models."""
+        if not events:
+            return
+        lowest = min(positions(connection, self.projections, lock=True).values())
+        first = events[0].seq
+        if lowest < first - 1:
+            for chunk in _chunks(_stored_events(connection, lowest + 1, first - 1)):
+                apply_events(connection, chunk, self.projections)
+        apply_events(connection, events, self.projections)
+
+
+def _chunks(
+    events: Iterable[RecordedEvent], size: int = BATCH_SIZE
+) -> Iterator[list[RecordedEvent]]:
+    chunk: list[RecordedEvent] = []
+    for event in events:
+        chunk.append(event)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def catch_up(
+    engine: Engine,
+    store: EventSource,
+    *,
+    projections: Sequence[Projection] = ALL_PROJECTIONS,
+    progress: Progress | None = None,
+) -> int:
+    """Apply the events after the lowest stored position; return the new position.
+
+    One transaction per batch of `BATCH_SIZE` events, each advancing the positions
+    it covers.
+    """
+    create_all(engine)
+    with engine.begin() as conn:
+        lowest = min(positions(conn, projections).values())
+    size = store.size()
+    for chunk in _chunks(store.read(lowest + 1, size, batch=BATCH_SIZE)):
+        with engine.begin() as conn:
+            apply_events(conn, chunk, projections)
+        if progress is not None:
+            progress(chunk[-1].seq, size)
+    return max(size, lowest)
+
+
+def rebuild(
+    engine: Engine,
+    store: EventSource,
+    progress: Progress | None = None,
+    *,
+    upto: int | None = None,
+    projections: Sequence[Projection] = ALL_PROJECTIONS,
+) -> int:
+    """Drop and recreate every read-model table and replay the ledger into them.
+
+    Replays events 1..`upto` (default: the whole ledger) in batches of `BATCH_SIZE`,
+    streaming from the store so memory stays bounded. Returns the position reached.
+    Run it while no appends go through the inline projector of this database.
+    """
+    drop_all(engine)
+    create_all(engine)
+    last = store.size() if upto is None else upto
+    with engine.begin() as conn:
+        positions(conn, projections)
+    if last == 0:
+        return 0
+    for chunk in _chunks(store.read(1, last, batch=BATCH_SIZE)):
+        with engine.begin() as conn:
+            apply_events(conn, chunk, projections)
+        if progress is not None:
+            progress(chunk[-1].seq, last)
+    return last

@@ -1,0 +1,55 @@
+"""Shared steps of the read-side tests: feed a simulation to a store, dump tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from ledger.clock import FixedClock
+from ledger.envelope import NewEvent
+from ledger.store import EventStore
+from projections.models import ALL_TABLES
+from projections.runner import InlineProjector
+from tests.projections.simulation import Simulation
+
+
+def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Return every read-model table as its rows ordered by primary key."""
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    with engine.connect() as conn:
+        for table in ALL_TABLES:
+            stmt = select(table).order_by(*table.primary_key.columns)
+            out[table.name] = [tuple(r) for r in conn.execute(stmt)]
+    return out
+
+
+def feed(
+    store: EventStore,
+    clock: FixedClock,
+    picks: Sequence[int],
+    *,
+    batch_every: Sequence[bool] = (),
+    sim: Simulation | None = None,
+    hours: float = 7,
+) -> Simulation:
+    """Append the simulation's events with the inline projector, advancing the clock.
+
+    Each step's events are one append unless `batch_every[i]` is True, which keeps
+    them pending and appends them together with the next step's.
+    """
+    sim = sim or Simulation()
+    projector = InlineProjector()
+    pending: list[NewEvent] = []
+    for i, pick in enumerate(picks):
+        pending.extend(sim.step(pick))
+        if i < len(batch_every) and batch_every[i]:
+            continue
+        clock.advance(hours=hours)
+        store.append(pending, projectors=[projector])
+        pending = []
+    if pending:
+        clock.advance(hours=hours)
+        store.append(pending, projectors=[projector])
+    return sim

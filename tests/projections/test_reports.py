@@ -1,0 +1,165 @@
+"""The QMS status report as known at T: contents, stability, prefix replay."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from datetime import datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ledger.checkpoint import verify_checkpoint
+from ledger.clock import FixedClock
+from ledger.store import EventStore
+from projections import queries as q
+from projections.reports import build_report
+from projections.runner import rebuild
+from tests.projections import scenario
+from tests.projections.conftest import START, EngineFactory
+from tests.projections.helpers import feed
+from tests.projections.simulation import Simulation, choices
+
+
+@pytest.fixture
+def moments(store: EventStore, clock: FixedClock) -> dict[str, datetime]:
+    return scenario.build(store, clock)
+
+
+def test_report_counts_what_the_unit_subtree_holds_at_t(
+    store: EventStore, moments: dict[str, datetime]
+) -> None:
+    as_of = moments["end"] + timedelta(days=30)
+    data = json.loads(build_report(store.engine, store, as_of=as_of).to_json())
+    assert data["ledger"]["size"] == store.size()
+    assert data["ledger"]["root"] == store.root(store.size()).hex()
+    assert data["units"] == ["B01", "B02", "D01", "HQ"]
+    assert data["documents"]["by_status"] == {"drafted": 1, "effective": 2}
+    assert [d["doc_id"] for d in data["documents"]["overdue_reviews"]] == ["QP-10"]
+    findings = data["findings"]
+    assert findings["open_by_classification"] == {
+        "major": 0,
+        "minor": 1,
+        "observation": 1,
+        "opportunity": 0,
+    }
+    assert [f["finding_id"] for f in findings["overdue"]] == ["2026-0002"]
+    assert (findings["median_days_to_close"], findings["on_time_closure_percent"]) == (
+        "10.0",
+        "100.0",
+    )
+    assert data["audits"]["by_programme"] == {
+        "2026": {"cancelled": 1, "done": 1, "planned": 2}
+    }
+    (kpi,) = data["indicators"]
+    assert [(p["period"], p["met"]) for p in kpi["periods"]] == [
+        ("2026-01", False),
+        ("2026-02", True),
+        ("2026-03", False),
+    ]
+    assert (kpi["met"], kpi["missed"]) == (1, 2)
+
+    b01 = json.loads(
+        build_report(store.engine, store, as_of=as_of, unit="B01").to_json()
+    )
+    assert b01["units"] == ["B01", "D01"]
+    assert b01["findings"]["total"] == 2
+    assert b01["audits"]["planned"] == 2
+
+
+def test_report_carries_a_checkpoint_that_verifies(
+    store: EventStore, moments: dict[str, datetime]
+) -> None:
+    report = build_report(store.engine, store, as_of=moments["raised"])
+    stamp = report.data["ledger"]
+    assert isinstance(stamp, dict)
+    n = store.size_at(moments["raised"])
+    assert stamp["size"] == n < store.size()
+    checkpoint = verify_checkpoint(
+        str(stamp["checkpoint"]), store.origin, [store.signer.public_raw]
+    )
+    assert (checkpoint.size, checkpoint.root) == (n, store.root(n))
+    assert report.sha256() == hashlib.sha256(report.to_json()).hexdigest()
+
+
+def test_report_as_of_t_is_byte_identical_after_more_events_and_equals_a_prefix_replay(
+    store: EventStore,
+    clock: FixedClock,
+    moments: dict[str, datetime],
+    engines: EngineFactory,
+) -> None:
+    as_of = moments["f1_half"]
+    first = build_report(store.engine, store, as_of=as_of, unit="B01")
+    rendered = (first.to_json(), first.to_csv(), first.to_html())
+
+    feed(store, clock, choices(40))  # more history after T
+    again = build_report(store.engine, store, as_of=as_of, unit="B01")
+    assert (again.to_json(), again.to_csv(), again.to_html()) == rendered
+
+    replay = engines()
+    rebuild(replay, store, upto=store.size_at(as_of))
+    replayed = build_report(replay, store, as_of=as_of, unit="B01")
+    assert (replayed.to_json(), replayed.to_csv(), replayed.to_html()) == rendered
+
+
+def test_report_renders_csv_and_printable_html(
+    store: EventStore, moments: dict[str, datetime]
+) -> None:
+    report = build_report(store.engine, store, as_of=moments["end"])
+    rows = list(csv.reader(io.StringIO(report.to_csv())))
+    assert rows[0] == ["section", "item", "field", "value"]
+    assert ["ledger", "", "size", str(store.size())] in rows
+    assert ["findings", "open_by_classification", "minor", "1"] in rows
+    page = report.to_html()
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<svg" in page
+    assert "Open findings by classification" in page
+    assert report.sha256() in page
+    assert "<script" not in page
+    assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    picks=st.lists(st.integers(0, 10**6), min_size=2, max_size=40),
+    cut=st.integers(0, 10**6),
+)
+def test_views_as_of_random_t_equal_a_replay_of_the_prefix(
+    engines: EngineFactory, picks: list[int], cut: int
+) -> None:
+    from ledger.signing import SigningKey
+    from tests.projections.conftest import ORIGIN
+
+    clock = FixedClock(START)
+    store = EventStore(engines(), SigningKey.generate(), ORIGIN, clock=clock)
+    store.initialize()
+    feed(store, clock, picks, sim=Simulation(), hours=2)
+    as_of = START + timedelta(hours=2 * (cut % (len(picks) + 1)), minutes=30)
+    n = store.size_at(as_of)
+    replay = engines()
+    rebuild(replay, store, upto=n)
+
+    def views(engine: object, at: datetime | None) -> tuple[object, ...]:
+        e = engine  # the read-model database
+        return (
+            q.unit_tree(e, store, as_of=at),  # type: ignore[arg-type]
+            q.user_list(e, store, as_of=at),  # type: ignore[arg-type]
+            q.document_register(e, store, as_of=at),  # type: ignore[arg-type]
+            q.audit_list(e, store, as_of=at),  # type: ignore[arg-type]
+            q.finding_register(e, store, as_of=at),  # type: ignore[arg-type]
+            q.indicator_list(e, store, as_of=at),  # type: ignore[arg-type]
+            q.review_list(e, store, as_of=at),  # type: ignore[arg-type]
+        )
+
+    assert views(store.engine, as_of) == views(replay, None)
+    assert (
+        build_report(store.engine, store, as_of=as_of).to_json()
+        == build_report(replay, store, as_of=as_of).to_json()
+    )
