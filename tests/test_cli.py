@@ -32,6 +32,11 @@ class Qms:
         monkeypatch.setenv("QMS_ORIGIN", "qms.test.gov.cn/ledger")
         monkeypatch.delenv("QMS_SIGNING_KEY_FILE", raising=False)
 
+    def size(self) -> int:
+        code, out, _ = self("status", "--json")
+        assert code == 0
+        return int(json.loads(out)["size"])
+
     def __call__(self, *args: str) -> tuple[int, str, str]:
         self.capsys.readouterr()
         try:
@@ -59,11 +64,14 @@ def qms(
 def test_init_writes_a_private_key_and_the_genesis_event(qms: Qms) -> None:
     key = qms.instance / "signing-key.pem"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    n = qms.size()
+    assert n > 1  # genesis, the headquarters, the first administrator and their key
     code, out, _ = qms("verify")
     assert code == 0
-    assert out.startswith("OK n=1 root=")
+    assert out.startswith(f"OK n={n} root=")
     code, out, _ = qms("init")
-    assert (code, "is initialized: n=1" in out) == (0, True)
+    assert (code, f"is initialized: n={n}" in out) == (0, True)
+    assert qms.size() == n
 
 
 def test_export_verifies_offline_with_the_published_key(
@@ -82,7 +90,9 @@ def test_export_verifies_offline_with_the_published_key(
         code, out, err = qms(
             "verify", "--export", args[1], "--trusted-key", keys["key_id"]
         )
-        assert (code, out.startswith("OK n=1 root=")) == (0, True), out + err
+        assert (code, out.startswith(f"OK n={qms.size()} root=")) == (0, True), (
+            out + err
+        )
     code, out, _ = qms(
         "verify",
         "--export",
@@ -91,7 +101,7 @@ def test_export_verifies_offline_with_the_published_key(
         keys["key_id"],
         "--json",
     )
-    assert json.loads(out)["covered"] == [1, 1]
+    assert json.loads(out)["covered"] == [1, qms.size()]
 
 
 @pytest.mark.parametrize(
@@ -103,7 +113,7 @@ def test_export_verifies_offline_with_the_published_key(
             ("verify", "--export", "nowhere", "--trusted-key", "0123456789abcdef"),
             "does not exist",
         ),
-        (("prove", "inclusion", "5"), "not in a tree of size 1"),
+        (("prove", "inclusion", "500"), "is not in a tree of size"),
         (("prove", "consistency", "2", "1"), "SIZE1 <= SIZE2"),
         (("frobnicate",), "No such command"),
         (("verify", "--consistency-proof", "p.json"), "go with --export"),
@@ -119,21 +129,28 @@ def test_usage_errors_exit_2_with_one_line(
     assert "Traceback" not in err + out
 
 
-def test_proofs_verify_against_a_signed_checkpoint(qms: Qms) -> None:
+def test_proofs_verify_against_a_signed_checkpoint(qms: Qms, tmp_path: Path) -> None:
     code, note, _ = qms("checkpoint")
     assert code == 0
     _, out, _ = qms("pubkey", "--json")
     _, _, public = parse_verifier_key(json.loads(out)["verifier_key"])
     cp = verify_checkpoint(note, "qms.test.gov.cn/ledger", [public])
-    assert cp.size == 1
-    code, out, _ = qms("prove", "inclusion", "1")
+    assert cp.size == qms.size()
+    code, out, _ = qms("prove", "inclusion", "2")
     proof = json.loads(out)
-    assert proof == {"leaf_index": 0, "tree_size": 1, "hashes": []}
+    assert (proof["leaf_index"], proof["tree_size"]) == (1, cp.size)
+    code, out, _ = qms("export", "--out", str(tmp_path / "e"))
+    lines = (tmp_path / "e" / "events.jsonl").read_bytes().splitlines()
+    leaf = bytes.fromhex(json.loads(lines[1])["hash"])
+    hashes = [bytes.fromhex(h) for h in proof["hashes"]]
+    assert merkle.verify_inclusion(leaf, 1, cp.size, hashes, cp.root)
+    assert not merkle.verify_inclusion(leaf, 2, cp.size, hashes, cp.root)
 
 
 def test_key_rotation_keeps_the_ledger_verifying(qms: Qms, tmp_path: Path) -> None:
     _, out, _ = qms("pubkey", "--json")
     first = json.loads(out)["key_id"]
+    n = qms.size()
     code, out, err = qms("key", "rotate")
     assert code == 0, err
     _, out, _ = qms("pubkey", "--json")
@@ -141,21 +158,21 @@ def test_key_rotation_keeps_the_ledger_verifying(qms: Qms, tmp_path: Path) -> No
     assert second != first
     assert list(qms.instance.glob(f"signing-key.pem.revoked-{first}"))
     code, out, _ = qms("verify", "--trusted-key", first)
-    assert (code, out.startswith("OK n=3 ")) == (0, True)
+    assert (code, out.startswith(f"OK n={n + 2} ")) == (0, True)
     code, out, _ = qms("export", "--out", str(tmp_path / "e"))
     code, out, _ = qms(
         "verify", "--export", str(tmp_path / "e"), "--trusted-key", first
     )
     assert code == 0
     note = (tmp_path / "e" / "checkpoint").read_text()
-    assert parse_note(note)[0].size == 3
-    code, out, _ = qms("prove", "consistency", "1", "3")
+    assert parse_note(note)[0].size == n + 2
+    code, out, _ = qms("prove", "consistency", "1", str(n + 2))
     proof = json.loads(out)
     root3 = parse_note(note)[0].root
     hashes = [bytes.fromhex(h) for h in proof["hashes"]]
     lines = (tmp_path / "e" / "events.jsonl").read_bytes().splitlines()
     root1 = merkle.root_from_leaves([bytes.fromhex(json.loads(lines[0])["hash"])])
-    assert merkle.verify_consistency(1, 3, hashes, root1, root3)
+    assert merkle.verify_consistency(1, n + 2, hashes, root1, root3)
     assert base64.b64encode(root3).decode() in qms("status")[1]
 
 
