@@ -1250,24 +1250,34 @@ class EventStore:
 
     # ------------------------------------------------------------------ checkpoints
 
-    def checkpoint(self) -> str:
-        """Sign a checkpoint of the current tree, store it and return the note.
+    def checkpoint(self, size: int | None = None) -> str:
+        """Sign a checkpoint of the current tree (or of an earlier `size`), store it
+        and return the note.
 
-        A checkpoint of a size that has one already returns the stored note.
+        A checkpoint of a size that has one already returns the stored note. An
+        earlier size can be signed only while the signer was in force after it, so
+        a report of a past instant can be stamped until the key is rotated (the
+        rotation itself stores a checkpoint of the old key's last size).
 
         Raises:
-            EventRejectedError: the ledger is not initialized.
+            EventRejectedError: the ledger is not initialized, or `size` is not in it.
             ConfigError: the store's origin is not the one event 1 names.
-            KeyMaterialError: the signer is not a ledger key in force after the head.
+            KeyMaterialError: the signer is not a ledger key in force after `size`.
             StorageError: the database failed.
         """
         with _storage_errors("making a checkpoint"), self.engine.begin() as connection:
-            size = int(connection.execute(_HEAD).one()[0])
-            if size == 0:
+            head = int(connection.execute(_HEAD).one()[0])
+            if head == 0:
                 raise EventRejectedError(
                     "the ledger is not initialized",
                     {"ledger": "run initialize() first"},
                 )
+            if size is not None and not 1 <= size <= head:
+                raise EventRejectedError(
+                    f"no tree of size {size} in a ledger of {head} events",
+                    {"size": f"must be between 1 and {head}"},
+                )
+            size = head if size is None else size
             existing = connection.execute(
                 select(checkpoints.c.note).where(checkpoints.c.size == size)
             ).scalar_one_or_none()
@@ -1457,6 +1467,8 @@ class EventStore:
             data={"key_id": old.key_id, "reason": reason},
             actor="system",
         )
+        # Seal the old key's epoch: after the rotation nobody can sign this size.
+        self.checkpoint()
         recorded = self._append([_Item(registration, old), _Item(revocation, new_key)])
         self.signer = new_key
         return recorded

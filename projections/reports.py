@@ -15,7 +15,7 @@ import csv
 import hashlib
 import html
 import io
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -24,9 +24,8 @@ from typing import Protocol, cast
 from sqlalchemy import Engine
 
 from ledger.canonical import JSONValue, canonical_bytes
-from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.envelope import format_time
-from ledger.signing import SigningKey
+from ledger.errors import KeyMaterialError
 from projections.queries import (
     _audits,
     _documents,
@@ -45,7 +44,6 @@ class ReportLedger(Protocol):
     """What the report needs of the store (structurally: `ledger.store.EventStore`)."""
 
     origin: str
-    signer: SigningKey
 
     def size(self) -> int: ...
 
@@ -53,7 +51,7 @@ class ReportLedger(Protocol):
 
     def root(self, size: int | None = None) -> bytes: ...
 
-    def checkpoint(self) -> str: ...
+    def checkpoint(self, size: int | None = None) -> str: ...
 
     def checkpoint_for(self, size: int) -> str | None: ...
 
@@ -86,22 +84,21 @@ class StatusReport:
         return _html(self.data, self.sha256())
 
 
-def _checkpoint(ledger: ReportLedger, n: int, root: bytes) -> str:
+def _checkpoint(ledger: ReportLedger, n: int) -> str | None:
     """Return the signed checkpoint of size n: the stored one, else one signed now.
 
-    The current size is checkpointed through the store (and so stored). For an older
-    size the store keeps no checkpoint, so one is signed with the ledger key: Ed25519
-    signatures are deterministic, so the same key gives the same bytes every time.
+    The store signs and keeps it, so a report regenerated later carries the same
+    bytes. After a key rotation an earlier size can no longer be signed; the report
+    then carries no checkpoint of its own size, and the root it states is checked
+    against a later checkpoint with a consistency proof (`qms prove consistency`).
     """
     stored = ledger.checkpoint_for(n)
     if stored is not None:
         return stored
-    signer_at = getattr(ledger, "checkpoint_at", None)
-    if callable(signer_at):
-        return cast("Callable[[int], str]", signer_at)(n)  # optional store method
-    if n == ledger.size():
-        return ledger.checkpoint()
-    return sign_checkpoint(Checkpoint(ledger.origin, n, root), ledger.signer)
+    try:
+        return ledger.checkpoint(n)
+    except KeyMaterialError:
+        return None
 
 
 def _days(start: str, end: str) -> int:
@@ -229,7 +226,7 @@ def build_report(
             "origin": ledger.origin,
             "size": n,
             "root": root.hex(),
-            "checkpoint": _checkpoint(ledger, n, root),
+            "checkpoint": _checkpoint(ledger, n),
         },
         "documents": {
             "total": len(docs),
