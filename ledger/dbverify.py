@@ -8,11 +8,13 @@ verifies against the events.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 from collections.abc import Callable
 
 from ledger.errors import VerificationError
-from ledger.store import EventStore
-from ledger.verify import VerifiedHead, check_checkpoint, verify_lines
+from ledger.store import EventStore, StoredRow
+from ledger.verify import VerifiedHead, Verifier, check_checkpoint
 
 
 def verify_store(
@@ -31,13 +33,16 @@ def verify_store(
     """
     size = store.size()
     stored = store.checkpoints()
-    head = verify_lines(
-        store.read_lines(1, size),
-        trusted_key_id=trusted_key_id,
-        roots_at={n for n, _ in stored if n <= size},
-        workers=workers,
+    verifier = Verifier(
+        trusted_key=trusted_key_id,
+        roots_at=frozenset(n for n, _ in stored if n <= size),
+        workers=os.cpu_count() or 1 if workers is None else workers,
         progress=progress,
     )
+    for row in store.read_rows(1, size):
+        verifier.feed(row.envelope.encode())
+        _check_columns(row)
+    head = verifier.finish()
     if head.size != size:
         raise VerificationError(
             min(head.size, size) + 1,
@@ -50,6 +55,30 @@ def verify_store(
         check_checkpoint(note, head)
     _check_blobs(store, head)
     return head, [n for n, _ in stored]
+
+
+def _check_columns(row: StoredRow) -> None:
+    """Compare the indexed columns of a verified row with its envelope."""
+    env = json.loads(row.envelope)
+    pairs = (
+        ("seq", row.seq, env["seq"]),
+        ("stream", row.stream, env["stream"]),
+        ("version", row.version, env["version"]),
+        ("type", row.type, env["type"]),
+        ("schema", row.schema, env["schema"]),
+        ("actor", row.actor, env["actor"]),
+        ("command_id", row.command_id, env["meta"]["command_id"]),
+        ("occurred_at", row.occurred_at, env["occurred_at"]),
+        ("recorded_at", row.recorded_at, env["recorded_at"]),
+        ("key_id", row.key_id, env["key"]),
+        ("hash", bytes(row.hash).hex(), env["hash"]),
+    )
+    for name, column, value in pairs:
+        if column != value:
+            raise VerificationError(
+                env["seq"],
+                f"stored column {name} is {column!r}, the envelope says {value!r}",
+            )
 
 
 def _check_blobs(store: EventStore, head: VerifiedHead) -> None:

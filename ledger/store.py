@@ -27,7 +27,7 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import bindparam, event, literal_column, select, union_all
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
@@ -65,6 +65,19 @@ from ledger.tables import (
 )
 from ledger.tables import keys as keys_table
 from ledger.tables import merkle_nodes as nodes_table
+
+_ROW_COLUMNS = (
+    events.c.stream,
+    events.c.version,
+    events.c.type,
+    events.c.schema,
+    events.c.actor,
+    events.c.command_id,
+    events.c.occurred_at,
+    events.c.recorded_at,
+    events.c.key_id,
+    events.c.hash,
+)
 
 MIGRATIONS: Final = Path(__file__).resolve().parent / "migrations"
 
@@ -211,6 +224,24 @@ class Projector(Protocol):
 
     def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
         """Apply newly recorded events; raising rolls the whole append back."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRow:
+    """One row of ledger_events: the envelope text and its indexed columns."""
+
+    seq: int
+    envelope: str
+    stream: str
+    version: int
+    type: str
+    schema: int
+    actor: str
+    command_id: str
+    occurred_at: str
+    recorded_at: str
+    key_id: str
+    hash: bytes
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -1009,7 +1040,7 @@ class EventStore:
             VerificationError: a stored envelope is not an event.
         """
         pages = self._pages(from_seq, to_seq, batch)
-        return (_event_from_text(text, seq) for seq, text in pages)
+        return (_event_from_text(row.envelope, row.seq) for row in pages)
 
     def read_lines(
         self, from_seq: int = 1, to_seq: int | None = None, *, batch: int = 5000
@@ -1024,24 +1055,43 @@ class EventStore:
             StorageError: the database failed.
         """
         pages = self._pages(from_seq, to_seq, batch)
-        return (text.encode() for _, text in pages)
+        return (row.envelope.encode() for row in pages)
+
+    def read_rows(
+        self, from_seq: int = 1, to_seq: int | None = None, *, batch: int = 5000
+    ) -> Iterator[StoredRow]:
+        """Yield each stored row: the envelope text and the columns indexed beside it.
+
+        Verification compares the columns with the envelope: queries select by the
+        columns, so a column edited behind the envelope's back must not go unseen.
+
+        Raises:
+            EventRejectedError: the range or batch size is invalid.
+            StorageError: the database failed.
+        """
+        for row in self._pages(from_seq, to_seq, batch, _ROW_COLUMNS):
+            yield StoredRow(**row._asdict())
 
     def _pages(
-        self, from_seq: int, to_seq: int | None, batch: int
-    ) -> Iterator[tuple[int, str]]:
+        self,
+        from_seq: int,
+        to_seq: int | None,
+        batch: int,
+        columns: Sequence[Any] = (),
+    ) -> Iterator[Row[Any]]:
         if from_seq < 1 or batch < 1 or (to_seq is not None and to_seq < 0):
             raise EventRejectedError(
                 "read range must have from_seq >= 1, to_seq >= 0 and batch >= 1",
                 {"range": f"from_seq={from_seq}, to_seq={to_seq}, batch={batch}"},
             )
-        return self._page_rows(from_seq, to_seq, batch)
+        return self._page_rows(from_seq, to_seq, batch, columns)
 
     def _page_rows(
-        self, from_seq: int, to_seq: int | None, batch: int
-    ) -> Iterator[tuple[int, str]]:
+        self, from_seq: int, to_seq: int | None, batch: int, columns: Sequence[Any]
+    ) -> Iterator[Row[Any]]:
         last = self.size() if to_seq is None else to_seq
         page = (
-            select(events.c.seq, events.c.envelope)
+            select(events.c.seq, events.c.envelope, *columns)
             .where(events.c.seq >= bindparam("lo"), events.c.seq <= bindparam("hi"))
             .order_by(events.c.seq)
             .limit(bindparam("n"))

@@ -229,7 +229,18 @@ def _rewrite_other_key(conn: Connection, info: dict[str, Any]) -> None:
         prev = env["hash"]
 
 
+def _edit_stream_column(conn: Connection, info: dict[str, Any]) -> None:
+    conn.execute(
+        text("UPDATE ledger_events SET stream = 'document/QP-99' WHERE seq = 9")
+    )
+
+
 MATRIX: dict[str, tuple[Tamper, int, str]] = {
+    "edit_indexed_column_only": (
+        _edit_stream_column,
+        9,
+        "stored column stream is 'document/QP-99'",
+    ),
     "edit_data_value": (_edit_data, 5, "hash mismatch"),
     "edit_recorded_at": (_edit_recorded_at, 6, "recorded_at"),
     "delete_middle_event": (_delete_middle, 7, "seq is 8, expected 7"),
