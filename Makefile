@@ -15,8 +15,11 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# First start: the demo initializes a new ledger with two years of history.
 run: install
+	@if [ -z "$$QMS_DATABASE_URL" ] && [ ! -f "$(QMS_INSTANCE)/qms.sqlite3" ]; then $(BIN)/qms demo; fi
 	$(BIN)/qms init
+	$(BIN)/qms verify
 	$(BIN)/qms status
 
 lint: install

@@ -66,6 +66,24 @@ class LedgerContext:
 pass_ctx = click.make_pass_decorator(LedgerContext)
 
 
+def ensure_service_key(settings: LedgerSettings) -> None:
+    """Create the service key in the instance folder when none is configured.
+
+    Raises:
+        KeyMaterialError: QMS_SIGNING_KEY_FILE names a file that does not exist.
+    """
+    key_path = settings.signing_key_file
+    if key_path.exists():
+        return
+    if settings.key_file_configured:
+        raise KeyMaterialError(
+            f"QMS_SIGNING_KEY_FILE names {key_path}, which does not exist"
+        )
+    settings.instance.mkdir(parents=True, exist_ok=True)
+    write_private_key_file(key_path, SigningKey.generate())
+    click.echo(f"wrote a new service key to {key_path} (mode 0600)")
+
+
 @contextmanager
 def _progress(
     total: int, label: str, *, enabled: bool
@@ -118,16 +136,7 @@ def ledger_group() -> None:
 @pass_ctx
 def init(ctx: LedgerContext) -> None:
     """Create the schema, the service key (when none is configured) and the genesis event."""
-    settings = ctx.settings
-    key_path = settings.signing_key_file
-    if not key_path.exists():
-        if settings.key_file_configured:
-            raise KeyMaterialError(
-                f"QMS_SIGNING_KEY_FILE names {key_path}, which does not exist"
-            )
-        settings.instance.mkdir(parents=True, exist_ok=True)
-        write_private_key_file(key_path, SigningKey.generate())
-        click.echo(f"wrote a new service key to {key_path} (mode 0600)")
+    ensure_service_key(ctx.settings)
     store = ctx.store(migrate_schema=True)
     if store.is_initialized():
         click.echo(f"ledger {store.origin} is initialized: n={store.size()}")

@@ -83,9 +83,10 @@ def make_group(open_store: Callable[[], CliStore]) -> click.Group:
     )
     @click.option(
         "--out",
-        type=click.Path(file_okay=False, path_type=Path),
+        type=click.Path(path_type=Path),
         default=None,
-        help="Folder to write report.<format> into; default: print to stdout.",
+        help="File to write (its suffix names the format, e.g. report.html), or a "
+        "folder to write report.<format> into; default: print to stdout.",
     )
     def report_command(
         as_of: str | None, unit: str | None, formats: str, out: Path | None
@@ -104,6 +105,15 @@ def make_group(open_store: Callable[[], CliStore]) -> click.Group:
             "csv": report.to_csv().encode(),
             "html": report.to_html().encode(),
         }
+        if out is not None and out.suffix.lstrip(".") in rendered:
+            fmt = out.suffix.lstrip(".")
+            if formats != "json" and wanted != [fmt]:
+                raise click.BadParameter(
+                    f"--out {out.name} names format {fmt}, --format asks for {formats}"
+                )
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(rendered[fmt])
+            wanted = []
         for fmt in wanted:
             if out is None:
                 click.echo(rendered[fmt].decode())

@@ -66,6 +66,15 @@ class StatusReport:
         """Return the canonical JSON bytes (RFC 8785: sorted keys, no spaces)."""
         return canonical_bytes(self.data)
 
+    @property
+    def size(self) -> int:
+        """n(T): the number of ledger events the report was built from."""
+        ledger = self.data["ledger"]
+        size = ledger.get("size") if isinstance(ledger, Mapping) else None
+        if not isinstance(size, int):  # pragma: no cover - build_report stamps it
+            raise TypeError("report carries no ledger size")
+        return size
+
     def sha256(self) -> str:
         """Return the hex SHA-256 of `to_json()`: what a management review pins."""
         return hashlib.sha256(self.to_json()).hexdigest()

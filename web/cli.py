@@ -8,16 +8,20 @@ inline projections into the service.
 from __future__ import annotations
 
 import secrets
+import sys
 
 import click
 
-from ledger.cli import LedgerContext, ledger_group, run
+from ledger.cli import LedgerContext, ensure_service_key, ledger_group, run
 from ledger.cli import init as ledger_init
+from ledger.clock import FixedClock
+from ledger.envelope import format_time
 from ledger.service import Service
-from ledger.store import EventStore
+from ledger.store import EventStore, create_engine_for, migrate
 from projections.cli import make_group
 from projections.models import create_all
 from projections.runner import InlineProjector
+from web.demo import SIZES, demo_password, demo_start, fill_demo
 
 HQ_CODE = "HQ"
 
@@ -77,6 +81,63 @@ def init(
     click.echo(f"created the first administrator {admin_user}{shown}")
 
 
+@click.command("demo")
+@click.option(
+    "--seed", type=int, default=1, show_default=True, help="Same seed, same records."
+)
+@click.option(
+    "--size",
+    type=click.Choice(sorted(SIZES)),
+    default="small",
+    show_default=True,
+    help="small: two years, six bureaus; large: at least 1,000,000 events for benchmarks.",
+)
+def demo(seed: int, size: str) -> None:
+    """Fill an empty ledger with a realistic, reproducible QMS history.
+
+    The history starts in the past, so the ledger must be new: run this instead of
+    `qms init` (it initializes the ledger itself, at the story's first day).
+    """
+    ctx = _ledger_context()
+    ensure_service_key(ctx.settings)
+    clock = FixedClock(demo_start(size))
+    engine = create_engine_for(ctx.settings.database_url)
+    try:
+        migrate(engine)
+        create_all(engine)
+        store = EventStore(engine, ctx.signer(), ctx.settings.origin, clock=clock)
+        if store.is_initialized():
+            first = next(store.read(1, 1))
+            if first.recorded_at > format_time(clock.now()):
+                raise click.UsageError(
+                    f"this ledger began at {first.recorded_at}, after the demo's first day; "
+                    "the demo needs a new ledger (a new QMS_INSTANCE or database)"
+                )
+        else:
+            store.initialize()
+        service = Service(store, projectors=[InlineProjector()], clock=clock)
+        with click.progressbar(
+            length=1, label=f"demo ({size})", file=sys.stderr
+        ) as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.length = total
+                bar.update(done - bar.pos)
+
+            summary = fill_demo(
+                service, store, seed=seed, size=size, progress=progress, clock=clock
+            )
+    finally:
+        engine.dispose()
+    click.echo(
+        f"demo: {summary.events} events ({summary.first_day} to {summary.last_day}), "
+        f"{summary.units} units, {summary.users} people, {summary.documents} documents, "
+        f"{summary.audits} audits, {summary.findings} findings, {summary.indicators} indicators, "
+        f"{summary.reviews} management reviews, {summary.signatures} e-signatures; "
+        f"sign in as {summary.admin} with password {demo_password(summary.admin, seed)}"
+    )
+
+
 def build_cli() -> click.Group:
     """Return the `qms` group with every layer's commands."""
 
@@ -89,6 +150,7 @@ def build_cli() -> click.Group:
     for name, command in make_group(_open_store).commands.items():
         qms.add_command(command, name)
     qms.add_command(init, "init")
+    qms.add_command(demo, "demo")
     return qms
 
 
