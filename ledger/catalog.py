@@ -18,6 +18,8 @@ from marshmallow import validate as checks
 from marshmallow.fields import Field
 
 from ledger.canonical import JSONValue
+from ledger.domain.users import ROLES
+from ledger.envelope import TIME_RE
 from ledger.errors import EventRejectedError
 
 Data = dict[str, JSONValue]
@@ -27,19 +29,9 @@ _DATE = r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
 _PERIOD = r"\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?"
 _DECIMAL = r"-?\d{1,12}(\.\d{1,6})?"
 _HEX64 = r"[0-9a-f]{64}"
-_TIME = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z"
+_TIME = TIME_RE.pattern
 _UNIT = r"[A-Z0-9-]{2,20}"
 _USER = r"[a-z0-9._-]{2,40}"
-_ROLES = (
-    "admin",
-    "author",
-    "approver",
-    "auditor",
-    "owner",
-    "manager",
-    "viewer",
-    "certifier",
-)
 
 
 def _text(**kwargs: Any) -> Field[Any]:
@@ -153,7 +145,7 @@ class UserRegisteredSchema(Schema):
 class RoleGrantedSchema(Schema):
     """user.role_granted"""
 
-    role = _one_of(*_ROLES)
+    role = _one_of(*ROLES)
     scope = _match(_UNIT, "not a unit code")
 
 
