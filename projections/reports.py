@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import html
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from projections.queries import (
     _subtree,
     _units,
 )
+from projections.report_html import render_html
 
 REPORT_FORMAT = 1
 CLASSIFICATIONS = ("major", "minor", "observation", "opportunity")
@@ -90,7 +90,7 @@ class StatusReport:
 
     def to_html(self) -> str:
         """Return a self-contained printable HTML page with an inline SVG bar chart."""
-        return _html(self.data, self.sha256())
+        return render_html(self.data, self.sha256())
 
 
 def _checkpoint(ledger: ReportLedger, n: int) -> str | None:
@@ -320,56 +320,3 @@ def _entry_rows(
         else:
             rows.append((section, item, key, _scalar(inner)))
     return rows
-
-
-def _svg_bars(counts: Mapping[str, JSONValue]) -> str:
-    width, bar_h, gap, label_w = 420, 22, 8, 110
-    peak = max([c for c in counts.values() if isinstance(c, int)] + [1])
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" '
-        f'height="{len(counts) * (bar_h + gap) + gap}" role="img" '
-        'aria-label="Open findings by classification">'
-    ]
-    for idx, name in enumerate(counts):
-        count = counts[name] if isinstance(counts[name], int) else 0
-        y = gap + idx * (bar_h + gap)
-        w = (width - label_w - 40) * cast("int", count) // peak
-        parts.append(
-            f'<text x="0" y="{y + 15}" font-size="13">{html.escape(name)}</text>'
-            f'<rect x="{label_w}" y="{y}" width="{w}" height="{bar_h}" fill="#4a6fa5"/>'
-            f'<text x="{label_w + w + 6}" y="{y + 15}" font-size="13">{count}</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _html(data: Mapping[str, JSONValue], digest: str) -> str:
-    ledger = cast("Mapping[str, JSONValue]", data["ledger"])
-    findings = cast("Mapping[str, JSONValue]", data["findings"])
-    esc = html.escape
-    by_class = cast("Mapping[str, JSONValue]", findings["open_by_classification"])
-    title = f"QMS status report: {data['unit'] or 'all units'} as of {data['as_of']}"
-    rows = "".join(
-        f"<tr><td>{esc(s)}</td><td>{esc(i)}</td><td>{esc(f)}</td><td>{esc(v)}</td></tr>"
-        for s, i, f, v in _flat(data)
-        if s != "ledger"
-    )
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{esc(title)}</title><style>"
-        "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #999;padding:2px 6px;font-size:12px}"
-        "pre{font-size:11px;white-space:pre-wrap}@media print{body{margin:0}}"
-        "</style></head><body>"
-        f"<h1>{esc(title)}</h1>"
-        f"<p>Ledger <code>{esc(str(ledger['origin']))}</code>, "
-        f"size {esc(str(ledger['size']))}, "
-        f"root <code>{esc(str(ledger['root']))}</code></p>"
-        f"<p>Report SHA-256 (canonical JSON): <code>{esc(digest)}</code></p>"
-        "<h2>Open findings by classification</h2>"
-        f"{_svg_bars(by_class)}"
-        "<h2>Figures</h2><table><tr><th>section</th><th>item</th><th>field</th>"
-        f"<th>value</th></tr>{rows}</table>"
-        f"<h2>Signed checkpoint</h2><pre>{esc(str(ledger['checkpoint']))}</pre>"
-        "</body></html>\n"
-    )
