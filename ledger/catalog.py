@@ -25,9 +25,9 @@ from ledger.errors import EventRejectedError
 Data = dict[str, JSONValue]
 Upcaster = Callable[[Data], Data]
 
-_DATE = r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
-_PERIOD = r"\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?"
-_DECIMAL = r"-?\d{1,12}(\.\d{1,6})?"
+_DATE = r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+_PERIOD = r"[0-9]{4}(-(0[1-9]|1[0-2])|-Q[1-4])?"
+_DECIMAL = r"-?[0-9]{1,12}(\.[0-9]{1,6})?"
 _HEX64 = r"[0-9a-f]{64}"
 _TIME = TIME_RE.pattern
 _UNIT = r"[A-Z0-9-]{2,20}"
@@ -286,7 +286,7 @@ class RetentionChangedSchema(Schema):
 class AuditPlannedSchema(Schema):
     """audit.planned"""
 
-    programme = _match(r"\d{4}", "not a year")
+    programme = _match(r"[0-9]{4}", "not a year")
     unit = _match(_UNIT, "not a unit code")
     scope = _text()
     criteria = _list(_text(), min_length=1)

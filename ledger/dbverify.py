@@ -82,17 +82,28 @@ def _check_columns(row: StoredRow) -> None:
 
 
 def _check_blobs(store: EventStore, head: VerifiedHead) -> None:
-    present = set(store.blob_digests())
-    for digest in sorted(present):
-        actual = hashlib.sha256(store.get_blob(digest)).hexdigest()
+    present: dict[str, int] = {}
+    for digest in store.blob_digests():
+        content = store.get_blob(digest)
+        actual = hashlib.sha256(content).hexdigest()
         if actual != digest:
             raise VerificationError(
                 0,
                 f"blob {digest} does not match its digest (content hashes to {actual})",
             )
-    for digest, (seq, _size) in sorted(head.blob_refs.items()):
-        if digest not in present and digest not in head.disposed:
+        present[digest] = len(content)
+    for digest, sizes in sorted(head.blob_refs.items()):
+        if digest in head.disposed:
+            continue
+        if digest not in present:
             raise VerificationError(
                 0,
-                f"blob {digest} referenced by event {seq} is missing and was never disposed",
+                f"blob {digest} referenced by event {min(sizes.values())} is missing "
+                "and was never disposed",
             )
+        for size, seq in sorted(sizes.items(), key=lambda item: item[1]):
+            if present[digest] != size:
+                raise VerificationError(
+                    0,
+                    f"blob {digest} has {present[digest]} bytes, event {seq} says {size}",
+                )

@@ -29,7 +29,9 @@ MEMBERS = frozenset(
 )  # fmt: skip
 STREAM_RE = re.compile(r"[A-Za-z0-9._:\-/]{3,200}")
 TYPE_RE = re.compile(r"[a-z0-9_]+\.[a-z0-9_]+")
-TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
+TIME_RE = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z"
+)
 HEX64_RE = re.compile(r"[0-9a-f]{64}")
 KEY_ID_RE = re.compile(r"[0-9a-f]{16}")
 ACTOR_RE = re.compile(r"[^\x00-\x1f\x7f]{1,200}")
@@ -57,6 +59,17 @@ def parse_time(text: str) -> datetime:
             f"time {text!r} is not RFC 3339 UTC with 6 fraction digits and Z"
         )
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def valid_time(text: str) -> bool:
+    """Return whether `text` is a real instant in the ledger time format."""
+    if not TIME_RE.fullmatch(text):
+        return False
+    try:
+        datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")  # noqa: DTZ007  # the Z is checked by TIME_RE
+    except ValueError:
+        return False
+    return True
 
 
 def stream_kind(stream: str) -> str:
@@ -156,7 +169,9 @@ def _sig_ok(value: str) -> bool:
         return False
 
 
-def envelope_problem(obj: Mapping[str, object]) -> str | None:  # one check per member of the spec's table
+def envelope_problem(
+    obj: Mapping[str, object],
+) -> str | None:  # one check per member of the spec's table
     """Return what is wrong with the envelope's shape and formats, or None."""
     keys = set(obj)
     if keys != MEMBERS:
@@ -187,7 +202,7 @@ def envelope_problem(obj: Mapping[str, object]) -> str | None:  # one check per 
     if not ACTOR_RE.fullmatch(str(obj["actor"])):
         return f"actor {obj['actor']!r} is not a user id or 'system'"
     for name in ("occurred_at", "recorded_at"):
-        if not TIME_RE.fullmatch(str(obj[name])):
+        if not valid_time(str(obj[name])):
             return (
                 f"{name} {obj[name]!r} is not RFC 3339 UTC with 6 fraction digits and Z"
             )

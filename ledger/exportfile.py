@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,20 @@ class ExportReader:
         if path.is_dir():
             reader = cls(path)
         elif zipfile.is_zipfile(path):
-            reader = cls(path, zipfile.ZipFile(path))
+            try:
+                archive = zipfile.ZipFile(path)
+            except (zipfile.BadZipFile, OSError) as exc:
+                raise VerificationError(0, f"cannot open {path}: {exc}") from exc
+            seen: set[str] = set()
+            for name in archive.namelist():
+                if name in seen:
+                    archive.close()
+                    raise VerificationError(
+                        0,
+                        f"the zip holds two entries named {name}: which one is the export?",
+                    )
+                seen.add(name)
+            reader = cls(path, archive)
         else:
             raise VerificationError(
                 0, f"{path} is neither an export folder nor a zip file"
@@ -63,9 +77,15 @@ class ExportReader:
         return (self.path / name).is_file()
 
     def _read(self, name: str) -> bytes:
-        if self._zip is not None:
-            return self._zip.read(name)
-        return (self.path / name).read_bytes()
+        try:
+            if self._zip is not None:
+                return self._zip.read(name)
+            target = self.path / name
+            if target.is_symlink() or not target.is_file():
+                raise VerificationError(0, f"{name} is not a regular file")
+            return target.read_bytes()
+        except (zipfile.BadZipFile, OSError, RuntimeError, zlib.error) as exc:
+            raise VerificationError(0, f"cannot read {name}: {exc}") from exc
 
     def count_events(self) -> int:
         """Return the number of lines in events.jsonl (for a progress bar)."""
@@ -77,17 +97,20 @@ class ExportReader:
         Raises:
             VerificationError: (seq 0) the file does not end with a newline.
         """
-        if self._zip is not None:
-            handle = self._zip.open("events.jsonl")
-        else:
-            handle = (self.path / "events.jsonl").open("rb")
-        with handle:
-            last = b"\n"
-            for raw in handle:
-                last = raw
-                yield raw.rstrip(b"\n")
-            if not last.endswith(b"\n"):
-                raise VerificationError(0, "events.jsonl does not end with a newline")
+        try:
+            if self._zip is not None:
+                handle = self._zip.open("events.jsonl")
+            else:
+                handle = (self.path / "events.jsonl").open("rb")
+            with handle:
+                last = b"\n"
+                for raw in handle:
+                    last = raw
+                    yield raw.rstrip(b"\n")
+        except (zipfile.BadZipFile, OSError, RuntimeError, zlib.error) as exc:
+            raise VerificationError(0, f"cannot read events.jsonl: {exc}") from exc
+        if not last.endswith(b"\n"):
+            raise VerificationError(0, "events.jsonl does not end with a newline")
 
     def checkpoint(self) -> str | None:
         """Return the checkpoint note text, or None when the export has none."""

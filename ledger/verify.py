@@ -33,7 +33,7 @@ from ledger import merkle
 from ledger.canonical import CanonicalizationError, canonical_bytes
 from ledger.chain import ESIG_PREFIX, GENESIS_PREV, signature_message
 from ledger.checkpoint import parse_note, valid_origin
-from ledger.envelope import HEX64_RE, KEY_ID_RE, TIME_RE, envelope_problem
+from ledger.envelope import HEX64_RE, KEY_ID_RE, envelope_problem, valid_time
 from ledger.errors import VerificationError
 from ledger.exportfile import ExportReader, is_digest
 from ledger.signing import key_id as compute_key_id
@@ -102,7 +102,7 @@ class VerifiedHead:
     keys: Mapping[str, KeyInfo]
     roots: Mapping[int, bytes]
     esignatures: int
-    blob_refs: Mapping[str, tuple[int, int]]  # digest -> (first seq, size)
+    blob_refs: Mapping[str, Mapping[int, int]]  # digest -> {size stated: first seq}
     disposed: frozenset[str]
 
     def ledger_keys_after(self, seq: int) -> list[bytes]:
@@ -215,14 +215,11 @@ def _b64(value: object, size: int) -> bytes | None:
     return raw if len(raw) == size else None
 
 
-def _blob_refs(value: object, out: list[tuple[str, int]]) -> None:
-    """Collect {"blob", "size", "name", "media_type"} references inside `value`."""
+def _blob_refs(value: object, out: list[tuple[object, object]]) -> None:
+    """Collect (blob, size) of {"blob", "size", "name", "media_type"} references."""
     if isinstance(value, dict):
-        if set(value) == {"blob", "size", "name", "media_type"} and isinstance(
-            value["blob"], str
-        ):
-            size = value["size"]
-            out.append((value["blob"], size if type(size) is int else -1))
+        if set(value) == {"blob", "size", "name", "media_type"}:
+            out.append((value["blob"], value["size"]))
         for child in value.values():
             _blob_refs(child, out)
     elif isinstance(value, list):
@@ -254,7 +251,7 @@ class Verifier:
     _frontier: merkle.Frontier = field(default_factory=merkle.Frontier)
     _roots: dict[int, bytes] = field(default_factory=dict)
     _esigs: int = 0
-    _blob_refs: dict[str, tuple[int, int]] = field(default_factory=dict)
+    _blob_refs: dict[str, dict[int, int]] = field(default_factory=dict)
     _disposed: set[str] = field(default_factory=set)
     _checks: _SignatureChecks | None = None
 
@@ -300,7 +297,9 @@ class Verifier:
         checks = self._sig_checks()
         failed = checks.first_failure(before=exc.seq if exc else None)
         checks.close()
-        if failed is not None and (exc is None or failed[0] < exc.seq or exc.seq == 0):
+        # A signature failure at the same seq wins: a pending signature means steps
+        # (1)-(8) of that event passed, and the signature (9) comes before (10)-(11).
+        if failed is not None and (exc is None or failed[0] <= exc.seq or exc.seq == 0):
             seq, public = failed
             raise VerificationError(
                 seq, f"signature does not verify with key {compute_key_id(public)}"
@@ -412,10 +411,16 @@ class Verifier:
         elif stream.startswith("ledger/"):
             raise fail(f"type {etype} is not a ledger event type")
         if b'"blob"' in line:
-            refs: list[tuple[str, int]] = []
+            refs: list[tuple[object, object]] = []
             _blob_refs(data, refs)
-            for digest_hex, size in refs:
-                self._blob_refs.setdefault(digest_hex, (seq, size))
+            for blob, size in refs:
+                if not isinstance(blob, str) or not is_digest(blob):
+                    raise fail(f"blob reference {blob!r} is not a SHA-256 digest")
+                if type(size) is not int or size < 0:
+                    raise fail(
+                        f"blob reference {blob} has size {size!r}, not a byte count"
+                    )
+                self._blob_refs.setdefault(blob, {}).setdefault(size, seq)
         # (12) the Merkle tree grows by this event's hash
         self._frontier.append(digest)
         self._size = seq
@@ -487,6 +492,8 @@ class Verifier:
                 raise fail("key holder must be 'service' or a user id")
             if purpose == "ledger" and holder != "service":
                 raise fail("a ledger key must be held by the service")
+            if purpose == "esign" and holder in ("service", "system"):
+                raise fail("an esign key must be held by a person (a user id)")
             self._keys[kid] = KeyInfo(kid, public, holder, str(purpose), seq)
         elif etype == "ledger.key_revoked":
             if set(data) != {"key_id", "reason"}:
@@ -532,7 +539,7 @@ class Verifier:
             raise fail(
                 f"esig subject {esig['subject']} is not the event's stream {env['stream']}"
             )
-        if not TIME_RE.fullmatch(esig["signed_at"]):
+        if not valid_time(esig["signed_at"]):
             raise fail("esig signed_at is not in the ledger time format")
         if not HEX64_RE.fullmatch(esig["subject_sha256"]):
             raise fail("esig subject_sha256 is not 64 lowercase hex digits")
@@ -773,17 +780,20 @@ def _check_blobs(export: ExportReader, head: VerifiedHead) -> int:
                 0, f"blob {name} does not match its digest (content hashes to {actual})"
             )
         present[name] = len(data)
-    for digest, (seq, size) in sorted(head.blob_refs.items()):
+    for digest, sizes in sorted(head.blob_refs.items()):
         if digest in head.disposed:
             continue
+        first = min(sizes.values())
         if digest not in present:
             raise VerificationError(
-                0, f"blob {digest} referenced by event {seq} is missing from blobs/"
+                0, f"blob {digest} referenced by event {first} is missing from blobs/"
             )
-        if size >= 0 and present[digest] != size:
-            raise VerificationError(
-                0, f"blob {digest} has {present[digest]} bytes, event {seq} says {size}"
-            )
+        for size, seq in sorted(sizes.items(), key=lambda item: item[1]):
+            if present[digest] != size:
+                raise VerificationError(
+                    0,
+                    f"blob {digest} has {present[digest]} bytes, event {seq} says {size}",
+                )
     return len(present)
 
 

@@ -24,7 +24,7 @@ Decision = list[tuple[str, Data]]
 ESigner = Callable[[str, JSONObject], JSONObject]
 
 REASON_MISSING = "a non-empty reason is required"
-_DECIMAL_RE = re.compile(r"-?\d{1,12}(\.\d{1,6})?")
+_DECIMAL_RE = re.compile(r"-?[0-9]{1,12}(\.[0-9]{1,6})?")
 _HEX64_RE = re.compile(r"[0-9a-f]{64}")
 
 

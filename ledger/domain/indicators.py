@@ -26,9 +26,9 @@ from ledger.errors import NotAuthorizedError
 
 DIRECTIONS = ("higher_is_better", "lower_is_better")
 PERIOD_RE = {
-    "monthly": re.compile(r"\d{4}-(0[1-9]|1[0-2])"),
-    "quarterly": re.compile(r"\d{4}-Q[1-4]"),
-    "yearly": re.compile(r"\d{4}"),
+    "monthly": re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])"),
+    "quarterly": re.compile(r"[0-9]{4}-Q[1-4]"),
+    "yearly": re.compile(r"[0-9]{4}"),
 }
 
 

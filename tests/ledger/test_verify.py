@@ -485,3 +485,90 @@ def test_offline_verifier_runs_without_any_database_driver(
     )
     assert run.returncode == 1
     assert run.stdout.startswith("FAIL seq=")
+
+
+# --- found in review: each was accepted, crashed or named the wrong reason before ----
+
+
+def _verify(b: ChainBuilder, folder: Path) -> VerificationError:
+    with pytest.raises(VerificationError) as info:
+        verify_export(folder, trusted_key_id=b.envs[0]["key"], workers=1)
+    return info.value
+
+
+def test_every_reference_to_a_blob_must_state_its_true_size(
+    chain: ChainBuilder, tmp_path: Path
+) -> None:
+    ref = dict(chain.envs[10]["data"]["content"], size=99999)
+    chain.add("document/QP-07", "document.draft_updated", {"content": ref})
+    error = _verify(chain, chain.write(tmp_path / "e"))
+    assert (error.seq, "says 99999" in error.reason) == (0, True)
+
+
+def test_a_blob_size_must_be_a_byte_count(chain: ChainBuilder, tmp_path: Path) -> None:
+    ref = dict(chain.envs[10]["data"]["content"], size="160")
+    chain.add("document/QP-07", "document.draft_updated", {"content": ref})
+    error = _verify(chain, chain.write(tmp_path / "e"))
+    assert (error.seq, "not a byte count" in error.reason) == (17, True)
+
+
+@pytest.mark.parametrize(
+    "moment",
+    ["\uff12\uff10\uff12\uff16-01-05T08:00:02.000002Z", "2026-13-45T99:99:99.000000Z"],
+)
+def test_times_must_be_real_instants_in_ascii_digits(
+    chain: ChainBuilder, tmp_path: Path, moment: str
+) -> None:
+    chain.envs[5]["occurred_at"] = moment
+    chain.reseal(6)
+    error = _verify(chain, chain.write(tmp_path / "e"))
+    assert (error.seq, "occurred_at" in error.reason) == (6, True)
+
+
+def test_a_zip_with_two_event_files_is_refused(
+    chain: ChainBuilder, tmp_path: Path
+) -> None:
+    folder = chain.write(tmp_path / "e")
+    archive = tmp_path / "e.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.write(folder / "events.jsonl", "events.jsonl")
+        z.write(folder / "checkpoint", "checkpoint")
+        with pytest.warns(UserWarning, match="Duplicate name"):
+            z.writestr("events.jsonl", b"{}\n")
+    error = _verify(chain, archive)
+    assert (error.seq, "two entries named events.jsonl" in error.reason) == (0, True)
+
+
+def test_a_folder_in_place_of_a_blob_is_reported_not_raised(
+    chain: ChainBuilder, tmp_path: Path
+) -> None:
+    folder = chain.write(tmp_path / "e")
+    blob = next((folder / "blobs").iterdir())
+    blob.unlink()
+    blob.mkdir()
+    error = _verify(chain, folder)
+    assert (error.seq, "is not a regular file" in error.reason) == (0, True)
+
+
+def test_an_esign_key_must_belong_to_a_person(tmp_path: Path) -> None:
+    b = ChainBuilder()
+    b.register(SigningKey.generate(), holder="system", purpose="esign")
+    error = _verify(b, b.write(tmp_path / "e"))
+    assert (error.seq, "held by a person" in error.reason) == (2, True)
+
+
+def test_an_edited_esig_rehashed_without_the_key_names_the_event_signature(
+    chain: ChainBuilder, tmp_path: Path
+) -> None:
+    note = chain.checkpoint()
+    env = chain.envs[11]
+    env["data"]["esig"]["name"] = "Mallory"
+    from ledger.chain import event_hash
+
+    env["hash"] = event_hash(env).hex()
+    chain.envs[12]["prev"] = env["hash"]
+    error = _verify(chain, chain.write(tmp_path / "e", checkpoint=note))
+    assert (error.seq, "signature does not verify with key" in error.reason) == (
+        12,
+        True,
+    )
