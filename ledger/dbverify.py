@@ -43,6 +43,14 @@ def verify_store(
         verifier.feed(row.envelope.encode())
         _check_columns(row)
     head = verifier.finish()
+    count, top = store.extent()
+    if (count, top) != (size, size):
+        raise VerificationError(
+            size + 1,
+            f"the head says {size} events, but {count} are stored up to seq {top}: "
+            "events are hidden behind the head or missing",
+        )
+    _check_caches(store, head)
     if head.size != size:
         raise VerificationError(
             min(head.size, size) + 1,
@@ -55,6 +63,36 @@ def verify_store(
         check_checkpoint(note, head)
     _check_blobs(store, head)
     return head, [n for n, _ in stored]
+
+
+def _check_caches(store: EventStore, head: VerifiedHead) -> None:
+    """The key and stream tables steer appends: they must be what the chain says."""
+    stored = {
+        k.key_id: (k.holder, k.purpose, k.registered_seq, k.revoked_seq)
+        for k in store.keys()  # noqa: SIM118  # the store's key records, not a dict
+    }
+    chained = {
+        k.key_id: (k.holder, k.purpose, k.registered_seq, k.revoked_seq)
+        for k in head.keys.values()
+    }
+    if stored != chained:
+        wrong = min(
+            k for k in stored.keys() | chained.keys() if stored.get(k) != chained.get(k)
+        )
+        raise VerificationError(
+            0, f"the stored key table disagrees with the chain on key {wrong}"
+        )
+    versions = store.stream_versions()
+    if versions != head.versions:
+        wrong_stream = min(
+            k
+            for k in versions.keys() | head.versions.keys()
+            if versions.get(k) != head.versions.get(k)
+        )
+        raise VerificationError(
+            0,
+            f"the stored stream table disagrees with the chain on stream {wrong_stream}",
+        )
 
 
 def _check_columns(row: StoredRow) -> None:

@@ -1180,6 +1180,29 @@ class EventStore:
             size, hash_, _ = connection.execute(_HEAD).one()
         return int(size), bytes(hash_)
 
+    def extent(self) -> tuple[int, int]:
+        """Return (row count, highest seq) of the events table, whatever the head says.
+
+        Raises:
+            StorageError: the database failed.
+        """
+        query = select(sa.func.count(), sa.func.coalesce(sa.func.max(events.c.seq), 0))
+        with _storage_errors("counting events"), self._reader.connect() as connection:
+            count, top = connection.execute(query).one()
+        return int(count), int(top)
+
+    def stream_versions(self) -> dict[str, int]:
+        """Return the stored current version of every stream.
+
+        Raises:
+            StorageError: the database failed.
+        """
+        query = select(streams.c.stream, streams.c.version)
+        with _storage_errors("reading streams"), self._reader.connect() as connection:
+            return {
+                str(name): int(version) for name, version in connection.execute(query)
+            }
+
     def size_at(self, moment: datetime) -> int:
         """Return n(T): how many events have recorded_at <= `moment`.
 

@@ -104,6 +104,7 @@ class VerifiedHead:
     esignatures: int
     blob_refs: Mapping[str, Mapping[int, int]]  # digest -> {size stated: first seq}
     disposed: frozenset[str]
+    versions: Mapping[str, int]  # stream -> last version
 
     def ledger_keys_after(self, seq: int) -> list[bytes]:
         """Return the public `ledger` keys in force after event `seq`."""
@@ -329,6 +330,7 @@ class Verifier:
             esignatures=self._esigs,
             blob_refs=dict(self._blob_refs),
             disposed=frozenset(self._disposed),
+            versions=dict(self._versions),
         )
 
     def _check(self, seq: int, line: bytes) -> None:  # the numbered steps of the spec

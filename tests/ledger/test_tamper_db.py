@@ -235,7 +235,32 @@ def _edit_stream_column(conn: Connection, info: dict[str, Any]) -> None:
     )
 
 
+def _head_moved_back(conn: Connection, info: dict[str, Any]) -> None:
+    seven = _envelope(conn, 7)
+    conn.execute(
+        text("UPDATE ledger_head SET size = 7, hash = :h"),
+        {"h": bytes.fromhex(seven["hash"])},
+    )
+
+
+def _key_cache_unrevoked(conn: Connection, info: dict[str, Any]) -> None:
+    conn.execute(text("UPDATE ledger_keys SET revoked_seq = NULL"))
+
+
+def _stream_cache_rewound(conn: Connection, info: dict[str, Any]) -> None:
+    conn.execute(
+        text("UPDATE ledger_streams SET version = 1 WHERE stream = 'document/QP-09'")
+    )
+
+
 MATRIX: dict[str, tuple[Tamper, int, str]] = {
+    "head_moved_back_hides_events": (
+        _head_moved_back,
+        8,
+        "events are hidden behind the head",
+    ),
+    "key_table_unrevoked": (_key_cache_unrevoked, 0, "stored key table disagrees"),
+    "stream_table_rewound": (_stream_cache_rewound, 0, "stream document/QP-09"),
     "edit_indexed_column_only": (
         _edit_stream_column,
         9,

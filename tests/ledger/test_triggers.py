@@ -89,3 +89,14 @@ def test_the_head_row_and_the_caches_stay_writable(store: EventStore) -> None:
         connection.execute(sa.text("UPDATE ledger_streams SET version = version"))
         connection.execute(sa.text("UPDATE ledger_head SET size = size"))
     assert store.size() == 3
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE ledger_head SET size = size - 1", "DELETE FROM ledger_head"],
+)
+def test_the_head_never_moves_back(full_store: EventStore, statement: str) -> None:
+    with pytest.raises(DBAPIError, match="ledger_head only moves forward"):
+        _run(full_store, statement)
+    assert full_store.size() == 5
+    recheck(full_store)
