@@ -239,7 +239,13 @@ def verify(
                 "checkpoints": sizes,
                 "esignatures": head.esignatures,
             },
-            f"OK n={head.size} root={root}",
+            f"OK n={head.size} root={root}"
+            + (
+                ""
+                if trusted
+                else f"\ngenesis key {head.genesis_key} (not compared: pass --trusted-key "
+                "with the id published for this ledger)"
+            ),
         )
         return
     if trusted is None:
@@ -414,16 +420,24 @@ def rotate(ctx: LedgerContext, reason: str) -> None:
         staged.unlink()
     write_private_key_file(staged, new)
     try:
-        events = store.rotate_ledger_key(new, reason)
-    except BaseException:
-        staged.unlink(missing_ok=True)
-        raise
-    retired = path.with_name(f"{path.name}.revoked-{old.key_id}")
-    os.replace(path, retired)
+        store.rotate_ledger_key(new, reason)
+    except LedgerError:
+        # Did the rotation commit before the error reached us? The ledger decides.
+        if new.key_id not in {k.key_id for k in store.key_records()}:
+            staged.unlink(missing_ok=True)
+            raise
+    # The revoked key may sign nothing more, but whoever held it could still sign an
+    # alternative history from event 1 on: it is overwritten, then replaced.
+    with path.open("r+b") as handle:
+        size = len(handle.read())
+        handle.seek(0)
+        handle.write(bytes(size))
+        handle.flush()
+        os.fsync(handle.fileno())
     os.replace(staged, path)
     click.echo(
-        f"rotated ledger key {old.key_id} -> {new.key_id} at seq {events[-1].seq}; "
-        f"old key kept at {retired}"
+        f"rotated ledger key {old.key_id} -> {new.key_id} at seq {store.size()}; "
+        f"the old private key is destroyed"
     )
 
 

@@ -69,7 +69,7 @@ def _check_caches(store: EventStore, head: VerifiedHead) -> None:
     """The key and stream tables steer appends: they must be what the chain says."""
     stored = {
         k.key_id: (k.holder, k.purpose, k.registered_seq, k.revoked_seq)
-        for k in store.keys()  # noqa: SIM118  # the store's key records, not a dict
+        for k in store.key_records()
     }
     chained = {
         k.key_id: (k.holder, k.purpose, k.registered_seq, k.revoked_seq)

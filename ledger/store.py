@@ -1413,7 +1413,7 @@ class EventStore:
 
     # ------------------------------------------------------------------ keys
 
-    def keys(self) -> list[KeyRecord]:
+    def key_records(self) -> list[KeyRecord]:
         """Return every registered key, in registration order.
 
         Raises:

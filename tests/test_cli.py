@@ -151,12 +151,16 @@ def test_key_rotation_keeps_the_ledger_verifying(qms: Qms, tmp_path: Path) -> No
     _, out, _ = qms("pubkey", "--json")
     first = json.loads(out)["key_id"]
     n = qms.size()
-    code, out, err = qms("key", "rotate")
+    code, rotated, err = qms("key", "rotate")
     assert code == 0, err
     _, out, _ = qms("pubkey", "--json")
     second = json.loads(out)["key_id"]
     assert second != first
-    assert list(qms.instance.glob(f"signing-key.pem.revoked-{first}"))
+    # The revoked key could sign an alternative history from event 1: it is gone.
+    assert sorted(p.name for p in qms.instance.glob("signing-key*")) == [
+        "signing-key.pem"
+    ]
+    assert "the old private key is destroyed" in rotated
     code, out, _ = qms("verify", "--trusted-key", first)
     assert (code, out.startswith(f"OK n={n + 2} ")) == (0, True)
     code, out, _ = qms("export", "--out", str(tmp_path / "e"))
@@ -174,6 +178,15 @@ def test_key_rotation_keeps_the_ledger_verifying(qms: Qms, tmp_path: Path) -> No
     root1 = merkle.root_from_leaves([bytes.fromhex(json.loads(lines[0])["hash"])])
     assert merkle.verify_consistency(1, n + 2, hashes, root1, root3)
     assert base64.b64encode(root3).decode() in qms("status")[1]
+
+
+def test_verify_without_a_trusted_key_shows_the_genesis_key(qms: Qms) -> None:
+    _, out, _ = qms("pubkey", "--json")
+    code, out2, _ = qms("verify")
+    assert code == 0
+    assert out2.splitlines()[1].startswith(
+        f"genesis key {json.loads(out)['key_id']} (not compared"
+    )
 
 
 def test_verify_names_the_wrong_trusted_key(qms: Qms) -> None:

@@ -37,7 +37,7 @@ def _leaves(store: EventStore) -> list[bytes]:
 
 
 def _key_records(store: EventStore) -> dict[str, KeyRecord]:
-    records = store.keys()
+    records = store.key_records()
     return {record.key_id: record for record in records}
 
 
@@ -86,7 +86,7 @@ def test_initialize_records_the_signer_as_first_ledger_key(
     assert genesis.prev == "0" * 64
     assert genesis.key == signer.key_id
     assert store.is_initialized()
-    (key,) = store.keys()
+    (key,) = store.key_records()
     assert (key.key_id, key.holder, key.purpose) == (signer.key_id, "service", "ledger")
     assert (key.registered_seq, key.revoked_seq) == (1, None)
     assert key.public_key == signer.public_raw
