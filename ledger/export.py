@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ledger.checkpoint import parse_note
-from ledger.errors import EventRejectedError
+from ledger.errors import EventRejectedError, StorageError, VerificationError
 from ledger.store import EventStore
+from ledger.verify import verify_export
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,18 +30,34 @@ class ExportSummary:
     checkpoint: str
 
 
+def _check(folder: Path, store: EventStore) -> None:
+    genesis = next(store.read(1, 1))
+    try:
+        verify_export(folder, trusted_key_id=genesis.key)
+    except VerificationError as exc:
+        raise StorageError(
+            f"the export does not verify ({exc}); nothing was written, run it again"
+        ) from exc
+
+
 def write_export(
     store: EventStore,
     out: Path,
     *,
     as_zip: bool = False,
     with_blobs: bool = True,
+    check: bool = True,
     progress: Callable[[int], None] | None = None,
 ) -> ExportSummary:
     """Write events 1..n, the signed checkpoint for n and the blobs to `out`.
 
+    With `check` (the default) the export is verified before it is put in place, so
+    an export that would not verify (a blob disposed while it was written, say) is
+    never published.
+
     Raises:
         EventRejectedError: `out` exists already.
+        StorageError: the written export does not verify; nothing is left behind.
     """
     if out.exists():
         raise EventRejectedError(f"{out} exists already", {"out": ["exists already"]})
@@ -64,6 +81,8 @@ def write_export(
                 blobs += 1
         if progress is not None:
             progress(size)
+        if check:
+            _check(work, store)
         if as_zip:
             tmp_zip = work.with_suffix(".zip")
             with zipfile.ZipFile(tmp_zip, "w", zipfile.ZIP_DEFLATED) as archive:
