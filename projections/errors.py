@@ -1,9 +1,11 @@
-"""Errors the read side raises on purpose. Imports nothing else from the project."""
+"""Errors the read side raises on purpose. Imports only the ledger's base error."""
 
 from __future__ import annotations
 
+from ledger.errors import LedgerError
 
-class ProjectionError(Exception):
+
+class ProjectionError(LedgerError):
     """Base for every error the read side raises on purpose."""
 
 

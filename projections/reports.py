@@ -20,11 +20,13 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Protocol, cast
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, func, select
 
 from ledger.canonical import JSONValue, canonical_bytes
 from ledger.envelope import format_time
 from ledger.errors import KeyMaterialError
+from projections.errors import ProjectionError
+from projections.models import projection_positions
 from projections.queries import (
     _audits,
     _documents,
@@ -34,6 +36,7 @@ from projections.queries import (
     _units,
 )
 from projections.report_html import render_html
+from projections.runner import ALL_PROJECTIONS
 
 REPORT_FORMAT = 1
 CLASSIFICATIONS = ("major", "minor", "observation", "opportunity")
@@ -131,6 +134,19 @@ def _percent(part: int, whole: int) -> str | None:
     return str(value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
+def _require_position(conn: Connection, n: int) -> None:
+    """Refuse to report from read models that have not reached event n."""
+    count, lowest = conn.execute(
+        select(func.count(), func.min(projection_positions.c.position))
+    ).one()
+    reached = int(lowest or 0) if count == len(ALL_PROJECTIONS) else 0
+    if reached < n:
+        raise ProjectionError(
+            f"the read models have reached event {reached}, the report needs event {n}: "
+            "run `qms rebuild`"
+        )
+
+
 def build_report(
     engine: Engine,
     ledger: ReportLedger,
@@ -144,9 +160,14 @@ def build_report(
     gives n(T), the root and the checkpoint.
     """
     n = ledger.size_at(as_of)
+    if n == 0:
+        raise ProjectionError(
+            f"the ledger holds no event recorded at or before {format_time(as_of)}"
+        )
     today = format_time(as_of)[:10]  # T's date in UTC, like every ledger time
     root = ledger.root(n)
     with engine.connect() as conn:
+        _require_position(conn, n)
         scope = _subtree(conn, n, unit, True)
         unit_codes = sorted(
             u.code for u in _units(conn, n) if scope is None or u.code in scope

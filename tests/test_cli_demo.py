@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -97,3 +98,23 @@ def test_verify_draws_a_progress_bar_on_a_terminal(demo_instance: Path) -> None:
     assert out.decode().startswith("OK n=")
     assert b"verifying" in drawn
     assert b"100%" in drawn
+
+
+def test_a_report_needs_events_and_current_read_models(demo_instance: Path) -> None:
+    early = _qms(demo_instance, "report", "--as-of", "1999-01-01T00:00:00Z")
+    assert (
+        early.returncode,
+        "holds no event recorded at or before" in early.stderr,
+    ) == (1, True)
+    db = sqlite3.connect(demo_instance / "qms.sqlite3")
+    with db:
+        db.execute("UPDATE projection_positions SET position = 5")
+    db.close()
+    stale = _qms(demo_instance, "report", "--as-of", "2026-06-30T12:00:00Z")
+    assert stale.returncode == 1
+    assert "the read models have reached event 5" in stale.stderr
+    assert "run `qms rebuild`" in stale.stderr
+    assert _qms(demo_instance, "rebuild").returncode == 0
+    assert (
+        _qms(demo_instance, "report", "--as-of", "2026-06-30T12:00:00Z").returncode == 0
+    )
