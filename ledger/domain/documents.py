@@ -95,9 +95,10 @@ class MakeDocumentEffective(DocumentCommand):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WithdrawDocument(DocumentCommand):
-    """Withdraw the effective revision."""
+    """Withdraw a revision: the effective one, or (naming it) one still in progress."""
 
     reason: str
+    revision: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,6 +134,8 @@ class Revision:
     title: str
     content: JSONObject
     approved_by: str | None = None
+    # Everyone who wrote this revision's text: none of them may approve it.
+    contributors: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -186,6 +189,7 @@ def fold(state: DocumentState, event: RecordedEvent) -> DocumentState:
             revision=rev,
             status="drafted",
             author=event.actor,
+            contributors=frozenset({event.actor}),
             title=str(data["title"]),
             content=data["content"],  # type: ignore[arg-type]  # a blob reference object
         )
@@ -201,7 +205,9 @@ def fold(state: DocumentState, event: RecordedEvent) -> DocumentState:
     if kind == "draft_updated":
         new = data["new"]
         assert isinstance(new, Mapping)  # noqa: S101  # schema-validated
-        changes: dict[str, object] = {}
+        changes: dict[str, object] = {
+            "contributors": state.revisions[rev].contributors | {event.actor}
+        }
         if "title" in new:
             changes["title"] = new["title"]
         if "content" in new:
@@ -349,9 +355,9 @@ def decide(
         return [("document.reviewed", data)]
     if isinstance(command, ApproveDocument):
         rev = _working(state, "endorsed")
-        if rev.author == context.actor:
+        if context.actor in rev.contributors or rev.author == context.actor:
             raise NotAuthorizedError(
-                f"{context.actor} drafted revision {rev.revision} and may not approve it"
+                f"{context.actor} wrote revision {rev.revision} and may not approve it"
             )
         content = signed_content(state, rev.revision)
         esig = signed(context, "approved", content)
@@ -384,7 +390,15 @@ def decide(
             )
         return events
     if isinstance(command, WithdrawDocument):
-        rev = _effective(state)
+        if command.revision is None or command.revision == state.effective:
+            rev = _effective(state)
+        else:
+            rev = _working(state, *IN_PROGRESS)
+            if rev.revision != command.revision:
+                reject(
+                    "revision",
+                    f"revision {command.revision} is neither effective nor in progress",
+                )
         reason = require_reason(command.reason)
         return [("document.withdrawn", {"revision": rev.revision, "reason": reason})]
     if isinstance(command, DistributeDocument):

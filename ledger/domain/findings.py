@@ -382,6 +382,14 @@ def decide(state: FindingState, command: FindingCommand, context: Context) -> De
             raise NotAuthorizedError(
                 f"{context.actor} owns an action of this finding and may not verify it"
             )
+        if (
+            state.unit is not None
+            and context.user_units.get(context.actor) == state.unit
+        ):
+            raise NotAuthorizedError(
+                f"{context.actor} belongs to unit {state.unit} and may not verify its "
+                "own finding's effectiveness (auditor independence, ISO 19011)"
+            )
         comment = require_text("comment", command.comment)
         content = signed_content(state, command.effective, comment)
         esig = signed(context, "approved", content)

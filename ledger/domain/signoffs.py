@@ -27,6 +27,13 @@ _KINDS: Mapping[
 }
 
 
+SIGN_OFFS: Mapping[str, str] = {
+    "document.approved": "approved",
+    "audit.reported": "approved",
+    "finding.verified": "approved",
+}
+
+
 def check_subjects(events: Iterable[RecordedEvent]) -> int:
     """Check every sign-off's `subject_sha256` and `subject`; return how many were checked.
 
@@ -47,6 +54,15 @@ def check_subjects(events: Iterable[RecordedEvent]) -> int:
         if state is None:
             state = new_state()
         esig = event.data.get("esig")
+        if event.type in SIGN_OFFS and not isinstance(esig, Mapping):
+            raise VerificationError(event.seq, f"{event.type} carries no e-signature")
+        if isinstance(esig, Mapping) and esig.get("meaning") != SIGN_OFFS.get(
+            event.type
+        ):
+            raise VerificationError(
+                event.seq,
+                f"esig meaning {esig.get('meaning')!r} is not what {event.type} signs",
+            )
         if isinstance(esig, Mapping):
             expected = subject(state, event)
             if expected is None:

@@ -264,6 +264,31 @@ class TestEsignatureBinding:
         with pytest.raises(VerificationError, match="subject_sha256"):
             signoffs.check_subjects(forged)
 
+    @pytest.mark.parametrize(
+        ("change", "reason"),
+        [
+            (
+                lambda data: {k: v for k, v in data.items() if k != "esig"},
+                "carries no e-signature",
+            ),
+            (
+                lambda data: {**data, "esig": {**data["esig"], "meaning": "reviewed"}},
+                "meaning 'reviewed'",
+            ),
+        ],
+    )
+    def test_a_sign_off_needs_an_esig_with_its_meaning(
+        self, service: Service, change: Any, reason: str
+    ) -> None:
+        endorsed(service)
+        service.handle(d.ApproveDocument(doc_id="QP-07"), "bob", password=secret("bob"))
+        events = service.store.read_stream("document/QP-07")
+        approved = events[-1]
+        with pytest.raises(VerificationError, match=reason):
+            signoffs.check_subjects(
+                [*events[:-1], replace(approved, data=change(approved.data))]
+            )
+
     def test_signature_replayed_on_a_later_version_fails(
         self, service: Service
     ) -> None:
@@ -297,7 +322,7 @@ class TestPasswordReset:
             "ledger.key_revoked",
         ]
         assert events[1].data["reason"] == "password reset by root"
-        keys = service.store.keys()  # a list of key records, not a dict
+        keys = service.store.key_records()
         revoked = {k.key_id: k.revoked_seq for k in keys}
         assert revoked[old_key] is not None
         new_key = service.directory().users["bob"].key_id

@@ -221,3 +221,33 @@ def test_occurred_at_is_not_part_of_the_decision() -> None:
     rec = Record(d, d.DocumentState())
     decision = rec.do(draft())
     assert "occurred_at" not in decision[0][1]
+
+
+def test_whoever_rewrote_the_draft_may_not_approve_it() -> None:
+    rec = Record(d, d.DocumentState())
+    rec.do(draft(), "alice")
+    rec.do(d.UpdateDocumentDraft(doc_id="QP-07", content=blob("bob's text")), "bob")
+    rec.do(d.SubmitDocument(doc_id="QP-07"), "alice")
+    rec.do(d.ReviewDocument(doc_id="QP-07", outcome="endorsed"), "carol")
+    with pytest.raises(NotAuthorizedError, match="bob wrote revision A"):
+        rec.do(d.ApproveDocument(doc_id="QP-07"), "bob")
+    rec.do(d.ApproveDocument(doc_id="QP-07"), "carol")
+    assert rec.state.revisions["A"].status == "approved"
+
+
+def test_a_revision_in_progress_can_be_withdrawn_with_a_reason() -> None:
+    rec = effective_doc()
+    rec.do(draft(content=blob("rev B")), "alice")
+    rec.do(d.SubmitDocument(doc_id="QP-07"), "alice")
+    with pytest.raises(EventRejectedError, match="reason"):
+        rec.do(d.WithdrawDocument(doc_id="QP-07", revision="B", reason=" "), "bob")
+    with pytest.raises(EventRejectedError, match="neither effective nor in progress"):
+        rec.do(d.WithdrawDocument(doc_id="QP-07", revision="C", reason="typo"), "bob")
+    rec.do(
+        d.WithdrawDocument(doc_id="QP-07", revision="B", reason="merged into QP-08"),
+        "bob",
+    )
+    assert rec.state.revisions["B"].status == "withdrawn"
+    assert rec.state.effective == "A"  # the effective revision stays as it was
+    rec.do(draft(content=blob("rev C")), "alice")
+    assert rec.state.working == "C"

@@ -182,3 +182,15 @@ def test_duplicate_action_ids_are_rejected() -> None:
     with pytest.raises(EventRejectedError) as caught:
         rec.do(f.PlanActions(finding_id=FID, actions=[plan]), "dave")
     assert "actions" in caught.value.messages
+
+
+def test_a_verifier_from_the_findings_own_unit_is_refused() -> None:
+    """Auditor independence (ISO 19011): nobody verifies their own unit's finding."""
+    rec = done_finding()
+    rec.user_units = {"erin": "B1", "frank": "HQ"}
+    with pytest.raises(NotAuthorizedError, match="belongs to unit B1"):
+        rec.do(
+            f.VerifyEffectiveness(finding_id=FID, effective=True, comment="ok"), "erin"
+        )
+    rec.do(f.VerifyEffectiveness(finding_id=FID, effective=True, comment="ok"), "frank")
+    assert rec.state.status == "verified"
