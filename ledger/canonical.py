@@ -14,9 +14,7 @@ from collections.abc import Mapping, Sequence
 
 import rfc8785
 
-JSONValue = (
-    None | bool | int | str | Sequence["JSONValue"] | Mapping[str, "JSONValue"]
-)
+JSONValue = None | bool | int | str | Sequence["JSONValue"] | Mapping[str, "JSONValue"]
 JSONObject = Mapping[str, JSONValue]
 
 MAX_SAFE_INTEGER = 2**53 - 1

@@ -39,7 +39,9 @@ def _mth(leaves: list[bytes]) -> bytes:
     return hashlib.sha256(b"\x01" + _mth(leaves[:k]) + _mth(leaves[k:])).digest()
 
 
-def verify_folder(folder: Path, trusted_key_id: str) -> tuple[bool, int, str]:  # a flat reading of the spec
+def verify_folder(
+    folder: Path, trusted_key_id: str
+) -> tuple[bool, int, str]:  # a flat reading of the spec
     """Verify an export folder; return (ok, first bad seq or 0, reason)."""
     keys: dict[
         str, tuple[bytes, str, str, bool]
