@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
+from sqlalchemy import Engine
 
 from ledger.checkpoint import verifier_key
 from ledger.dbverify import verify_store
@@ -53,6 +54,7 @@ class LedgerContext:
             engine = create_engine_for(self.settings.database_url)
             if migrate_schema:
                 migrate(engine)
+                restrict_sqlite_file(engine)
             self._store = EventStore(engine, self.signer(), self.settings.origin)
         return self._store
 
@@ -64,6 +66,17 @@ class LedgerContext:
 
 
 pass_ctx = click.make_pass_decorator(LedgerContext)
+
+
+def restrict_sqlite_file(engine: Engine) -> None:
+    """Make an SQLite database readable by its owner only.
+
+    It holds people's sealed keys and password hashes: nobody else may copy it for
+    guessing passwords offline.
+    """
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if database and database != ":memory:" and Path(database).exists():
+        Path(database).chmod(0o600)
 
 
 def ensure_service_key(settings: LedgerSettings) -> None:
@@ -79,7 +92,7 @@ def ensure_service_key(settings: LedgerSettings) -> None:
         raise KeyMaterialError(
             f"QMS_SIGNING_KEY_FILE names {key_path}, which does not exist"
         )
-    settings.instance.mkdir(parents=True, exist_ok=True)
+    settings.instance.mkdir(mode=0o700, parents=True, exist_ok=True)
     write_private_key_file(key_path, SigningKey.generate())
     click.echo(f"wrote a new service key to {key_path} (mode 0600)")
 

@@ -64,6 +64,10 @@ def qms(
 def test_init_writes_a_private_key_and_the_genesis_event(qms: Qms) -> None:
     key = qms.instance / "signing-key.pem"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert stat.S_IMODE(qms.instance.stat().st_mode) == 0o700
+    database = qms.instance.parent / "ledger.sqlite3"
+    if database.exists():  # the SQLite run: sealed keys and password hashes inside
+        assert stat.S_IMODE(database.stat().st_mode) == 0o600
     n = qms.size()
     assert n > 1  # genesis, the headquarters, the first administrator and their key
     code, out, _ = qms("verify")

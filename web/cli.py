@@ -12,7 +12,13 @@ import sys
 
 import click
 
-from ledger.cli import LedgerContext, ensure_service_key, ledger_group, run
+from ledger.cli import (
+    LedgerContext,
+    ensure_service_key,
+    ledger_group,
+    restrict_sqlite_file,
+    run,
+)
 from ledger.cli import init as ledger_init
 from ledger.clock import FixedClock
 from ledger.envelope import format_time
@@ -104,6 +110,7 @@ def demo(seed: int, size: str) -> None:
     engine = create_engine_for(ctx.settings.database_url)
     try:
         migrate(engine)
+        restrict_sqlite_file(engine)
         create_all(engine)
         store = EventStore(engine, ctx.signer(), ctx.settings.origin, clock=clock)
         if store.is_initialized():
