@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL
 
-from bench import eventsourcing_bench, ledger_bench
+from bench import eventsourcing_bench, ledger_bench, records_bench
 from bench.harness import (
     DEFAULT_SERVER_URL,
     Appender,
@@ -36,7 +36,7 @@ from bench.report import (
     write_json,
 )
 
-SECTIONS = ("appends", "ledger", "ed25519")
+SECTIONS = ("appends", "ledger", "ed25519", "records")
 DIALECTS = ("sqlite", "postgresql")
 
 
@@ -203,6 +203,14 @@ def run_ed25519(config: Config, results: Results) -> None:
     results.add("ed25519.verify", Sample(tuple(rates), "signatures/s"))
 
 
+def _load() -> float:
+    """Return the one-minute load average (0 where the platform has none)."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return 0.0
+
+
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
@@ -238,8 +246,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the selected sections, print the table, and save JSON when asked."""
     args = _parse(argv)
     sections = set(args.only or SECTIONS)
+    if sections == {"records"}:  # the read side on the large demo, its own table
+        return records_bench.run(args.database_url, _records_size())
     args.workdir.mkdir(parents=True, exist_ok=True)
     results = Results()
+    load_before = _load()
+    if load_before > 0.5:
+        print(
+            f"warning: load average {load_before:.2f} before the run; figures are noisy"
+        )
     server: PostgresServer | None = PostgresServer(args.database_url)
     env_extra: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="run-", dir=args.workdir) as tmp:
@@ -264,19 +279,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             if server is not None:
                 server.dispose()
+    env_extra["load average before / after"] = f"{load_before:.2f} / {_load():.2f}"
     env = environment(env_extra)
     rows = build_rows(config, results)
     print()
     kind = "quick" if config.quick else "full"
     print(f"qms-ledger benchmark ({kind} run), {env['date']}")
     print(f"{env['cpu']}, {os.cpu_count()} cores, Python {env['python']}")
+    print(f"load average before / after: {env['load average before / after']}")
     print(markdown_table(rows))
     for line in results.notes + machine_note(results):
         print(f"- {line}")
     if args.json:
         write_json(args.json, config, results, rows, env)
         print(f"results saved to {args.json}")
+    if "records" in sections:
+        print()
+        records_bench.run(args.database_url, _records_size())
     return 0
+
+
+def _records_size() -> str:
+    """The demo size of the records section (QMS_BENCH_RECORDS_SIZE, default large)."""
+    return os.environ.get("QMS_BENCH_RECORDS_SIZE") or "large"
 
 
 if __name__ == "__main__":

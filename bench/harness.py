@@ -21,6 +21,8 @@ from typing import Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
+from ledger.canonical import JSONValue
+
 DEFAULT_SERVER_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
@@ -67,9 +69,9 @@ class Config:
         verify_n = int(os.environ.get("QMS_BENCH_N", "10000"))
         return cls(
             quick=True,
-            single_count=300,
+            single_count=500,
             single_warmup=50,
-            batch_count=4,
+            batch_count=5,
             batch_warmup=1,
             verify_n=verify_n,
             proof_size=max(20_000, verify_n),
@@ -173,7 +175,7 @@ _TITLES = (
 )
 
 
-def payload(i: int) -> dict[str, object]:
+def payload(i: int) -> dict[str, JSONValue]:
     """Return the data of a realistic event (a finding raised): ~300 bytes of JSON."""
     return {
         "finding_id": f"2026-{i:06d}",
@@ -209,8 +211,11 @@ class PostgresServer:
             with self._admin.connect() as conn:
                 conn.execute(sa.text("SELECT 1"))
         except sa.exc.SQLAlchemyError as exc:
-            first_line = str(exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc)
-            return f"PostgreSQL unreachable at {self.display()}: {first_line.strip()}"
+            text = str(exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc)
+            first_line = (
+                text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+            )
+            return f"PostgreSQL unreachable at {self.display()}: {first_line}"
         return None
 
     def display(self) -> str:

@@ -41,6 +41,13 @@ class Row:
     met: str
 
 
+def _missing(results: Results, key: str) -> str:
+    """Say why a measurement is absent: PostgreSQL unreachable, or not selected."""
+    if "postgresql" in key and any("postgresql" in k for k in results.skipped):
+        return "unreachable"
+    return "not run"
+
+
 def _rate(value: float) -> str:
     return f"{value:,.0f}/s"
 
@@ -50,7 +57,8 @@ def _ratio_row(
 ) -> Row:
     ours, theirs = results.get(key), results.get(es_key)
     if ours is None or theirs is None:
-        return Row(metric, "skipped", "skipped", "", _target_text(target), "")
+        why = _missing(results, key if ours is None else es_key)
+        return Row(metric, why, why, "", _target_text(target), "")
     ratio = ours.median / theirs.median
     met = "" if target is None else ("yes" if ratio >= target else "NO")
     return Row(
@@ -70,7 +78,7 @@ def _target_text(target: float | None) -> str:
 def _verify_row(results: Results, metric: str, key: str, target: float | None) -> Row:
     sample = results.get(key)
     if sample is None:
-        return Row(metric, "skipped", "", "", "", "")
+        return Row(metric, _missing(results, key), "", "", "", "")
     if target is None:
         return Row(metric, _rate(sample.median), "", "", "info", "")
     met = "yes" if sample.median >= target else "NO"
@@ -80,7 +88,7 @@ def _verify_row(results: Results, metric: str, key: str, target: float | None) -
 def _latency_row(results: Results, metric: str, key: str, target: float | None) -> Row:
     values = results.latencies.get(key)
     if not values:
-        return Row(metric, "skipped", "", "", "", "")
+        return Row(metric, _missing(results, key), "", "", "", "")
     p50, p95 = percentile(values, 0.50), percentile(values, 0.95)
     text = f"p50 {p50:.2f} / p95 {p95:.2f} ms"
     if target is None:
@@ -152,7 +160,7 @@ def build_rows(config: Config, results: Results) -> list[Row]:
             _latency_row(results, f"root() at {big}, {label}", f"{key}.root", None),
         ]  # fmt: skip
     ed = results.get("ed25519.verify")
-    ed_text = "skipped" if ed is None else _rate(ed.median)
+    ed_text = _missing(results, "ed25519") if ed is None else _rate(ed.median)
     rows.append(Row("raw Ed25519 verify, 1 core", ed_text, "", "", "reference", ""))
     return rows
 

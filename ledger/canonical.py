@@ -5,6 +5,8 @@ value holds only what ledger format v1 allows (objects with ASCII keys, arrays,
 strings, booleans, null and integers within +-(2^53-1)); for those values the C
 encoder's output with sorted keys, no spaces and raw UTF-8 is exactly JCS (a property
 test pins this). Anything else goes through the `rfc8785` reference package.
+`canonical_object` assembles an object whose member names are plain ASCII (an
+envelope) from its members' canonical bytes, so each member is encoded only once.
 """
 
 from __future__ import annotations
@@ -75,12 +77,89 @@ def canonical_bytes(value: JSONValue) -> bytes:
     return out
 
 
+def canonical_bytes_prechecked(value: JSONValue) -> bytes:
+    """Return the C encoder's bytes for a value the caller knows takes the fast path.
+
+    The caller must have established what the fast path requires (only dicts, lists,
+    strings, booleans, null and integers within +-(2^53-1), every key ASCII) by other
+    means; for such a value the result is its RFC 8785 form, with no walk over it.
+    The verifier uses it for lines it has checked this way (see ledger.verify).
+
+    Raises:
+        CanonicalizationError: a string holds a lone surrogate.
+    """
+    try:
+        return _encode(value).encode("utf-8")
+    except (UnicodeEncodeError, ValueError, TypeError) as exc:
+        raise CanonicalizationError(str(exc)) from exc
+
+
+def canonical_payload(value: JSONValue) -> bytes:
+    """Return the RFC 8785 bytes of a value ledger format v1 allows in `data`.
+
+    Like `canonical_bytes`, but refuses what `check_integers` refuses (floats and
+    integers outside +-(2^53-1)), with its words. A value that takes the fast path
+    is walked once: the walk that admits it to the C encoder also proves that it
+    holds no float and no unsafe integer.
+
+    Raises:
+        CanonicalizationError: the value holds a float, an unsafe integer, a lone
+            surrogate or a type JSON does not have.
+    """
+    if _fast_ok(value):
+        try:
+            return _encode(value).encode("utf-8")
+        except (UnicodeEncodeError, ValueError, TypeError) as exc:
+            raise CanonicalizationError(str(exc)) from exc
+    check_integers(value)
+    return canonical_bytes(value)
+
+
+def canonical_object(members: Mapping[str, bytes]) -> bytes:
+    """Return the RFC 8785 bytes of an object from the canonical bytes of its values.
+
+    JCS writes an object as '{', its members sorted by key (UTF-16 code units) and
+    joined by ',', each `"key":value`, then '}'. For keys of printable ASCII other
+    than '"' and backslash, a key needs no escaping and UTF-16 order is code-point
+    order, so the object's bytes are its members' canonical bytes put in sorted key
+    order. The ledger uses it for an envelope, whose member names are fixed: each
+    value is canonicalized once and the body (without hash and sig) and the full
+    envelope are both assembled from those bytes. A property test pins the output
+    to the reference implementation.
+
+    Raises:
+        CanonicalizationError: a key is not printable ASCII without '"' or backslash.
+    """
+    names = "".join(members)
+    if not (names.isascii() and names.isprintable()) or '"' in names or "\\" in names:
+        raise CanonicalizationError(
+            "member names must be printable ASCII without quotes or backslashes"
+        )
+    return (
+        b"{"
+        + b",".join(
+            [b'"' + name.encode() + b'":' + members[name] for name in sorted(members)]
+        )
+        + b"}"
+    )
+
+
 def check_integers(value: JSONValue) -> None:
     """Raise CanonicalizationError when `value` holds a float or an unsafe integer."""
     stack: list[object] = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, bool) or item is None or isinstance(item, str):
+        t = type(item)
+        # The exact JSON types first (what json.loads makes), then their subclasses.
+        if t is str or t is bool or item is None:
+            continue
+        if t is dict:
+            stack.extend(item.values())  # type: ignore[attr-defined]  # t is dict
+            continue
+        if t is list:
+            stack.extend(item)  # type: ignore[arg-type]  # t is list
+            continue
+        if isinstance(item, (bool, str)):
             continue
         if isinstance(item, int):
             if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:

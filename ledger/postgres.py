@@ -2,7 +2,8 @@
 
 The only module that names psycopg: it recognises the driver's errors (which
 SQLAlchemy wraps, keeping the original in `exc.orig`), holds the connection settings
-and the one-statement write of an append. Imported by ledger.store only when the
+and the append's statements as plain SQL (the lock, the state read, the one-statement
+write), run with `exec_driver_sql` to skip compiling Core statements. Imported by ledger.store only when the
 engine is PostgreSQL.
 """
 
@@ -51,45 +52,84 @@ UPDATE ledger_head SET size = %(new_size)s, hash = %(new_hash)s,
 WHERE id = 1
 """
 
-_EVENT_COLUMNS = (
-    "seq",
-    "stream",
-    "version",
-    "type",
-    "schema",
-    "actor",
-    "occurred_at",
-    "key_id",
-    "hash",
-    "envelope",
+# The append lock (see EventStore.append): the single head row, locked until COMMIT or
+# ROLLBACK. Nothing else is read in this statement, whose snapshot predates the wait.
+_LOCK_HEAD = "SELECT size, hash, recorded_at FROM ledger_head WHERE id = 1 FOR UPDATE"
+# Read after the lock is granted, so under READ COMMITTED it sees every append that
+# committed before.
+_STREAM_VERSIONS = (
+    "SELECT 0, stream, version FROM ledger_streams WHERE stream = ANY(%(streams)s)"
 )
+_STREAM_VERSIONS_AND_COMMAND = (
+    _STREAM_VERSIONS + " UNION ALL SELECT 1, command_id, first_seq "
+    "FROM ledger_commands WHERE command_id = %(command_id)s"
+)
+
+
+def lock_head(connection: Connection) -> tuple[int, bytes, str | None]:
+    """Take the append lock and return the head (size, hash, recorded_at)."""
+    size, hash_, recorded_at = connection.exec_driver_sql(_LOCK_HEAD).one()
+    return int(size), bytes(hash_), recorded_at
+
+
+def stream_state(
+    connection: Connection, streams: Sequence[str], command_id: str | None
+) -> tuple[dict[str, int], bool]:
+    """Return the stored versions of `streams` and whether `command_id` was seen."""
+    params: dict[str, object] = {"streams": list(streams)}
+    sql = _STREAM_VERSIONS
+    if command_id is not None:
+        params["command_id"] = command_id
+        sql = _STREAM_VERSIONS_AND_COMMAND
+    versions: dict[str, int] = {}
+    seen = False
+    for kind, name, number in connection.exec_driver_sql(sql, params):
+        if kind == 1:
+            seen = True
+        else:
+            versions[name] = int(number)
+    return versions, seen
 
 
 def write_append(
     connection: Connection,
-    event_rows: Sequence[Mapping[str, object]],
-    node_rows: Sequence[Mapping[str, object]],
-    stream_rows: Sequence[Mapping[str, object]],
-    command_row: Mapping[str, object],
-    head_row: Mapping[str, object],
+    event_rows: Sequence[Sequence[object]],
+    node_rows: Sequence[tuple[int, int, bytes]],
+    stream_rows: Sequence[tuple[str, int]],
+    command_row: tuple[str, int, int],
+    head_row: tuple[int, bytes, str],
 ) -> None:
-    """Insert the events, nodes, stream versions and command, and move the head."""
+    """Insert the events, nodes, stream versions and command, and move the head.
+
+    An event row is (seq, stream, version, type, schema, actor, command_id,
+    occurred_at, recorded_at, key_id, hash, envelope); the command row is
+    (command_id, first_seq, last_seq) and the head row (size, hash, recorded_at).
+    """
+    columns = list(zip(*event_rows, strict=True))
+    levels, idxs, nodes = zip(*node_rows, strict=True) if node_rows else ((), (), ())
     params: dict[str, object] = {
-        name: [row[name] for row in event_rows] for name in _EVENT_COLUMNS
+        "seq": list(columns[0]),
+        "stream": list(columns[1]),
+        "version": list(columns[2]),
+        "type": list(columns[3]),
+        "schema": list(columns[4]),
+        "actor": list(columns[5]),
+        "occurred_at": list(columns[7]),
+        "key_id": list(columns[9]),
+        "hash": list(columns[10]),
+        "envelope": list(columns[11]),
+        "command_id": command_row[0],
+        "first_seq": command_row[1],
+        "last_seq": command_row[2],
+        "new_size": head_row[0],
+        "new_hash": head_row[1],
+        "recorded_at": head_row[2],
+        "level": list(levels),
+        "idx": list(idxs),
+        "node": list(nodes),
+        "streams": [stream for stream, _ in stream_rows],
+        "versions": [version for _, version in stream_rows],
     }
-    params.update(
-        command_id=command_row["command_id"],
-        first_seq=command_row["first_seq"],
-        last_seq=command_row["last_seq"],
-        recorded_at=head_row["new_recorded_at"],
-        new_size=head_row["new_size"],
-        new_hash=head_row["new_hash"],
-        level=[row["level"] for row in node_rows],
-        idx=[row["idx"] for row in node_rows],
-        node=[row["hash"] for row in node_rows],
-        streams=[row["stream"] for row in stream_rows],
-        versions=[row["version"] for row in stream_rows],
-    )
     connection.exec_driver_sql(_APPEND_WRITE, params)
 
 

@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
@@ -67,9 +67,24 @@ def decode_public_key(text: str) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class SigningKey:
-    """An Ed25519 private key with its id."""
+    """An Ed25519 private key with its id.
+
+    The public key, its base64 form and the key id are derived once, when the key is
+    made: every append asks for the key id, and exporting the public key each time
+    would cost more than hashing the event.
+    """
 
     private: Ed25519PrivateKey
+    _public_raw: bytes = field(init=False, repr=False, compare=False)
+    _public_b64: str = field(init=False, repr=False, compare=False)
+    _key_id: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        raw = public_raw(self.private)
+        # Frozen dataclass: the derived values are set once, here, and never change.
+        object.__setattr__(self, "_public_raw", raw)
+        object.__setattr__(self, "_public_b64", base64.b64encode(raw).decode())
+        object.__setattr__(self, "_key_id", key_id(raw))
 
     @classmethod
     def generate(cls) -> SigningKey:
@@ -79,17 +94,17 @@ class SigningKey:
     @property
     def public_raw(self) -> bytes:
         """The 32 raw public-key bytes."""
-        return public_raw(self.private)
+        return self._public_raw
 
     @property
     def public_b64(self) -> str:
         """The public key as standard padded base64."""
-        return base64.b64encode(self.public_raw).decode()
+        return self._public_b64
 
     @property
     def key_id(self) -> str:
         """The ledger key id."""
-        return key_id(self.public_raw)
+        return self._key_id
 
     def sign(self, message: bytes) -> bytes:
         """Return the 64-byte Ed25519 signature of `message`."""

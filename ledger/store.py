@@ -13,18 +13,20 @@ import base64
 import hashlib
 import json
 import re
+import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final, Protocol
 
 import sqlalchemy as sa
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import bindparam, event, literal_column, select, union_all
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection, Engine, Row
@@ -32,17 +34,22 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from ledger import merkle
-from ledger.canonical import CanonicalizationError, JSONValue, canonical_bytes
-from ledger.chain import event_hash, signature_message
+from ledger.canonical import (
+    CanonicalizationError,
+    canonical_bytes,
+    canonical_object,
+    canonical_payload,
+)
+from ledger.chain import signature_message
 from ledger.checkpoint import Checkpoint, sign_checkpoint, valid_origin
 from ledger.clock import Clock, SystemClock
 from ledger.envelope import (
     ACTOR_RE,
     NewEvent,
     RecordedEvent,
-    envelope_problem,
     format_time,
     stream_kind,
+    submitted_problem,
 )
 from ledger.errors import (
     ConcurrencyError,
@@ -58,7 +65,6 @@ from ledger.tables import (
     blob_disposals,
     blobs,
     checkpoints,
-    commands,
     events,
     head,
     streams,
@@ -129,10 +135,15 @@ def _sqlite_on_begin(connection: Connection) -> None:
     # BEGIN IMMEDIATE takes SQLite's write lock at the start of the transaction, so
     # two appends never both read the same head (a deferred BEGIN would let both read
     # and then fail one of them with "database is locked" at its first write).
-    if connection.get_execution_options().get(SNAPSHOT_READ):
-        connection.exec_driver_sql("BEGIN")
-    else:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Sent on the driver connection: a statement through SQLAlchemy costs more than
+    # SQLite needs to run it, and every append pays this one.
+    sql = (
+        "BEGIN"
+        if connection.get_execution_options().get(SNAPSHOT_READ)
+        else ("BEGIN IMMEDIATE")
+    )
+    with _sqlite_errors(sql):
+        connection.connection.driver_connection.execute(sql)  # type: ignore[union-attr]  # a live connection has a driver connection
 
 
 def create_engine_for(url: str) -> Engine:
@@ -302,36 +313,145 @@ def _field_of(problem: str) -> str:
     return problem.split(" ", 1)[0].rstrip(":").split(".", 1)[0]
 
 
+def _quoted(text: str) -> bytes:
+    """Return the JCS bytes of a string that needs no escaping (checked ASCII)."""
+    return b'"' + text.encode() + b'"'
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """One checked event of a batch: its key, meta and canonical member bytes."""
+
+    item: _Item
+    # JCS bytes of data, actor, meta, stream, type, schema and key; the members set
+    # under the lock are added there.
+    members: dict[str, bytes]
+    meta: dict[str, str]
+    occurred_at: str  # "" when the store uses recorded_at
+
+
+@dataclass(frozen=True, slots=True)
+class _LockedState:
+    """What an append on SQLite reads in one query under the lock."""
+
+    head: tuple[int, bytes, str | None]
+    versions: dict[str, int]
+    command_seen: bool
+
+
+@contextmanager
+def _sqlite_errors(statement: str) -> Iterator[None]:
+    """Raise a driver error as SQLAlchemy would have wrapped it (IntegrityError, ...)."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
+
+
+def _sqlite_cursor(connection: Connection) -> Any:
+    # The sqlite3 cursor of the connection's current transaction (untyped driver API).
+    return connection.connection.driver_connection.cursor()  # type: ignore[union-attr]  # a live connection has a driver connection
+
+
+@lru_cache(maxsize=64)
+def _sqlite_state_sql(streams: int, with_command: bool) -> str:
+    parts = [_SQLITE_HEAD_PART]
+    if streams:
+        parts.append(_SQLITE_STREAMS_PART.format(", ".join("?" * streams)))
+    if with_command:
+        parts.append(_SQLITE_COMMAND_PART)
+    return " UNION ALL ".join(parts)
+
+
+def _sqlite_state(
+    connection: Connection, streams: Sequence[str], command_id: str | None
+) -> _LockedState:
+    """Read the head, the streams' versions and whether the command was seen, in one
+    query (SQLite: the transaction holds the write lock since BEGIN IMMEDIATE).
+    """
+    sql = _sqlite_state_sql(len(streams), command_id is not None)
+    params = [*streams, command_id] if command_id is not None else list(streams)
+    versions: dict[str, int] = {}
+    seen = False
+    head_row: tuple[int, bytes, str | None] | None = None
+    with _sqlite_errors(sql):
+        cursor = _sqlite_cursor(connection)
+        try:
+            rows = cursor.execute(sql, params).fetchall()
+        finally:
+            cursor.close()
+    for kind, name, number, hash_, recorded_at in rows:
+        if kind == 2:
+            head_row = (int(number), bytes(hash_), recorded_at)
+        elif kind == 1:
+            seen = True
+        else:
+            versions[name] = int(number)
+    if head_row is None:
+        raise StorageError("append failed: the ledger head row is missing")
+    return _LockedState(head_row, versions, seen)
+
+
+def _sqlite_write(
+    connection: Connection,
+    event_rows: Sequence[tuple[object, ...]],
+    node_rows: Sequence[tuple[int, int, bytes]],
+    stream_rows: Sequence[tuple[str, int]],
+    command_row: tuple[str, int, int],
+    head_row: tuple[int, bytes, str],
+) -> None:
+    """Insert the events, nodes, stream versions and command, and move the head."""
+    cursor = _sqlite_cursor(connection)
+    sql = ""
+    try:
+        for sql, rows in (
+            (_SQLITE_INSERT_EVENTS, event_rows),
+            (_SQLITE_INSERT_NODES, node_rows),
+            (_SQLITE_UPSERT_STREAMS, stream_rows),
+            (_SQLITE_INSERT_COMMAND, (command_row,)),
+            (_SQLITE_UPDATE_HEAD, (head_row,)),
+        ):
+            cursor.executemany(sql, rows)
+    except sqlite3.Error as exc:
+        # As SQLAlchemy would raise it: IntegrityError for a unique violation, ...
+        raise DBAPIError.instance(sql, None, exc, sqlite3.Error) from exc
+    finally:
+        cursor.close()
+
+
 # --------------------------------------------------------------------------- store
 
 
-_HEAD_FOR_UPDATE = (
-    select(head.c.size, head.c.hash, head.c.recorded_at)
-    .where(head.c.id == 1)
-    .with_for_update()  # rendered on PostgreSQL; SQLite holds BEGIN IMMEDIATE instead
-)
 _HEAD = select(head.c.size, head.c.hash, head.c.recorded_at).where(head.c.id == 1)
-_STREAM_VERSIONS = select(
-    literal_column("0").label("kind"),
-    streams.c.stream.label("name"),
-    streams.c.version.label("n"),
-).where(streams.c.stream.in_(bindparam("streams", expanding=True)))
-_STATE_WITH_COMMAND = union_all(
-    _STREAM_VERSIONS,
-    select(
-        literal_column("1").label("kind"),
-        commands.c.command_id.label("name"),
-        commands.c.first_seq.label("n"),
-    ).where(commands.c.command_id == bindparam("command_id")),
+
+# The append's own statements on SQLite run on the driver's cursor as plain SQL
+# strings, inside the transaction SQLAlchemy began (BEGIN IMMEDIATE): compiling and
+# executing Core statements costs several times what SQLite needs to run them.
+_SQLITE_HEAD_PART = (
+    "SELECT 2, NULL, size, hash, recorded_at FROM ledger_head WHERE id = 1"
 )
-_UPDATE_HEAD = (
-    sa.update(head)
-    .where(head.c.id == 1)
-    .values(
-        size=bindparam("new_size"),
-        hash=bindparam("new_hash"),
-        recorded_at=bindparam("new_recorded_at"),
-    )
+_SQLITE_STREAMS_PART = (
+    "SELECT 0, stream, version, NULL, NULL FROM ledger_streams WHERE stream IN ({})"
+)
+_SQLITE_COMMAND_PART = (
+    "SELECT 1, command_id, first_seq, NULL, NULL FROM ledger_commands "
+    "WHERE command_id = ?"
+)
+_SQLITE_INSERT_EVENTS = (
+    "INSERT INTO ledger_events (seq, stream, version, type, schema, actor, "
+    "command_id, occurred_at, recorded_at, key_id, hash, envelope) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SQLITE_INSERT_NODES = "INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)"
+_SQLITE_UPSERT_STREAMS = (
+    "INSERT INTO ledger_streams (stream, version) VALUES (?, ?) "
+    "ON CONFLICT (stream) DO UPDATE SET version = excluded.version"
+)
+_SQLITE_INSERT_COMMAND = (
+    "INSERT INTO ledger_commands (command_id, first_seq, last_seq) VALUES (?, ?, ?)"
+)
+_SQLITE_UPDATE_HEAD = (
+    "UPDATE ledger_head SET size = ?, hash = ?, recorded_at = ? WHERE id = 1"
 )
 _REVOKE_KEY = (
     sa.update(keys_table)
@@ -411,10 +531,6 @@ class EventStore:
             pg_dialect.insert
             if engine.dialect.name == "postgresql"
             else sqlite_dialect.insert
-        )
-        upsert = insert(streams)
-        self._upsert_streams = upsert.on_conflict_do_update(
-            index_elements=[streams.c.stream], set_={"version": upsert.excluded.version}
         )
         self._insert_blob = insert(blobs).on_conflict_do_nothing(
             index_elements=[blobs.c.digest]
@@ -580,11 +696,14 @@ class EventStore:
     @staticmethod
     def _prepare(
         index: int, item: _Item, base_meta: Mapping[str, str], count: int
-    ) -> tuple[_Item, dict[str, JSONValue]]:
-        """Check one event against the envelope rules; return its partial envelope.
+    ) -> _Prepared:
+        """Check one event against the envelope rules; canonicalize what it brings.
 
-        seq, version, prev, recorded_at, key, hash and sig are filled in under the
-        lock; placeholders of the right shape stand in for them here.
+        seq, version, prev, recorded_at, hash and sig are filled in under the lock,
+        and the store makes them well-formed itself, so only the members the caller
+        submits are checked here (`submitted_problem`, then `data` while it is
+        canonicalized). Each member's canonical bytes are made once; the body and the
+        full envelope are assembled from them (`canonical_object`).
         """
         event_ = item.event
         where = f"event {index + 1} of {count}: " if count > 1 else ""
@@ -607,38 +726,31 @@ class EventStore:
                     {"occurred_at": "must be a timezone-aware datetime"},
                 ) from exc
         data = event_.data if type(event_.data) is dict else dict(event_.data)
-        envelope: dict[str, JSONValue] = {
-            "seq": 1,
-            "stream": event_.stream,
-            "version": 1,
-            "type": event_.type,
-            "schema": event_.schema,
-            "data": data,
-            "meta": meta,
-            "actor": event_.actor,
-            "occurred_at": occurred_at or "2000-01-01T00:00:00.000000Z",
-            "recorded_at": "2000-01-01T00:00:00.000000Z",
-            "prev": _PLACEHOLDER_HASH,
-            "key": item.signer.key_id,
-            "hash": _PLACEHOLDER_HASH,
-            "sig": _PLACEHOLDER_SIG,
-        }
-        problem = envelope_problem(envelope)
+        problem = submitted_problem(event_, occurred_at or None, meta)
+        members: dict[str, bytes] = {}
         if problem is None:
+            name = "data"
             try:
-                canonical_bytes(data)
+                members["data"] = canonical_payload(data)
+                name = "actor"  # may hold a lone surrogate
+                members["actor"] = canonical_bytes(event_.actor)
+                name = "meta"  # keys are not restricted
+                members["meta"] = canonical_bytes(meta)
             except CanonicalizationError as exc:
-                problem = f"data: {exc}"
+                problem = f"{name}: {exc}"
         if problem is not None:
             raise EventRejectedError(where + problem, {_field_of(problem): problem})
-        envelope["occurred_at"] = occurred_at
-        del envelope["hash"], envelope["sig"]
-        return item, envelope
+        # stream and type match ASCII patterns, the key id is hex: no escaping.
+        members["stream"] = _quoted(event_.stream)
+        members["type"] = _quoted(event_.type)
+        members["schema"] = b"%d" % event_.schema
+        members["key"] = _quoted(item.signer.key_id)
+        return _Prepared(item=item, members=members, meta=meta, occurred_at=occurred_at)
 
     def _append_locked(
         self,
         connection: Connection,
-        prepared: Sequence[tuple[_Item, dict[str, JSONValue]]],
+        prepared: Sequence[_Prepared],
         expected: Mapping[str, int],
         cid: str,
         *,
@@ -662,8 +774,21 @@ class EventStore:
         # append committed before (they committed before releasing the lock). That is
         # why nothing else is read in the locking statement itself, whose snapshot
         # predates the wait.
-        size, head_hash, head_recorded_at = connection.execute(_HEAD_FOR_UPDATE).one()
-        head_hash = bytes(head_hash)
+        #
+        # On SQLite the head is read in the same statement as the stream versions
+        # (steps 2 and 3 below): BEGIN IMMEDIATE took the lock before either is read.
+        touched = sorted({p.item.event.stream for p in prepared} | set(expected))
+        sqlite_state: _LockedState | None = None
+        if self._is_postgres:
+            from ledger import postgres  # psycopg only for PostgreSQL
+
+            head_row = postgres.lock_head(connection)
+        else:
+            sqlite_state = _sqlite_state(
+                connection, touched, cid if check_command else None
+            )
+            head_row = sqlite_state.head
+        size, head_hash, head_recorded_at = head_row
         if genesis and size:
             raise EventRejectedError(
                 "the ledger is initialized already", {"ledger": f"holds {size} events"}
@@ -675,18 +800,17 @@ class EventStore:
 
         # (2) + (3) One query: the current version of every stream the batch writes
         # or expects, and whether the command was recorded before.
-        touched = sorted({item.event.stream for item, _ in prepared} | set(expected))
-        params: dict[str, object] = {"streams": touched}
-        statement: sa.Executable = _STREAM_VERSIONS
-        if check_command:
-            params["command_id"] = cid
-            statement = _STATE_WITH_COMMAND
+        if sqlite_state is None:
+            found, command_seen = postgres.stream_state(
+                connection, touched, cid if check_command else None
+            )
+        else:
+            found, command_seen = sqlite_state.versions, sqlite_state.command_seen
+        if command_seen:
+            # (2) A command id seen before: append nothing, return its events.
+            return self._events_for_command(connection, cid), None
         versions = dict.fromkeys(touched, 0)
-        for kind, name, number in connection.execute(statement, params):
-            if int(kind) == 1:
-                # (2) A command id seen before: append nothing, return its events.
-                return self._events_for_command(connection, cid), None
-            versions[name] = number
+        versions.update(found)
         for stream, want in expected.items():
             if versions[stream] != want:
                 raise ConcurrencyError(
@@ -700,19 +824,20 @@ class EventStore:
         tip = self._tip
         if tip is not None and (tip.size, tip.hash) != (size, head_hash):
             tip = None  # another process (or thread) appended since
-        has_key_events = any(item.event.stream == KEYS_STREAM for item, _ in prepared)
-        signer_ids = {item.signer.key_id for item, _ in prepared}
+        has_key_events = any(p.item.event.stream == KEYS_STREAM for p in prepared)
+        signer_ids = {p.item.signer.key_id for p in prepared}
         fast_keys = (
             tip is not None and not has_key_events and signer_ids == {tip.signer_id}
         )
         key_state: dict[str, KeyRecord] = {}
         if not fast_keys:
             wanted = set(signer_ids)
-            for item, _ in prepared:
-                if item.event.stream == KEYS_STREAM and isinstance(
-                    item.event.data.get("key_id"), str
+            for p in prepared:
+                event_ = p.item.event
+                if event_.stream == KEYS_STREAM and isinstance(
+                    event_.data.get("key_id"), str
                 ):
-                    wanted.add(str(item.event.data["key_id"]))
+                    wanted.add(str(event_.data["key_id"]))
             key_state = self._load_keys(connection, wanted)
 
         # (5) The Merkle frontier of the locked head: the cached one when the head is
@@ -728,14 +853,16 @@ class EventStore:
         if head_recorded_at is not None and head_recorded_at > recorded_at:
             recorded_at = head_recorded_at
         prev = head_hash
-        event_rows: list[dict[str, object]] = []
-        node_rows: list[dict[str, object]] = []
+        event_rows: list[tuple[object, ...]] = []
+        node_rows: list[tuple[int, int, bytes]] = []
         key_inserts: list[dict[str, object]] = []
         key_revocations: list[dict[str, object]] = []
         recorded: list[RecordedEvent] = []
         count = len(prepared)
-        for offset, (item, envelope) in enumerate(prepared):
+        recorded_q = _quoted(recorded_at)
+        for offset, p in enumerate(prepared):
             seq = size + 1 + offset
+            item = p.item
             event_ = item.event
             where = f"event {offset + 1} of {count}: " if count > 1 else ""
             if not fast_keys and seq > 1:
@@ -760,66 +887,78 @@ class EventStore:
                     )
             version = versions[event_.stream] + 1
             versions[event_.stream] = version
-            envelope["seq"] = seq
-            envelope["version"] = version
-            envelope["recorded_at"] = recorded_at
-            if not envelope["occurred_at"]:
-                envelope["occurred_at"] = recorded_at
-            envelope["prev"] = prev.hex()
-            digest = event_hash(envelope)
-            envelope["hash"] = digest.hex()
-            envelope["sig"] = base64.b64encode(
-                item.signer.sign(signature_message(digest))
-            ).decode()
-            text = canonical_bytes(envelope).decode()
+            occurred_at = p.occurred_at or recorded_at
+            prev_hex = prev.hex()
+            # The body (the envelope without hash and sig) and then the full envelope,
+            # both in JCS, from the members' canonical bytes (ledger.canonical).
+            members = dict(p.members)
+            members["seq"] = b"%d" % seq
+            members["version"] = b"%d" % version
+            members["occurred_at"] = _quoted(occurred_at)
+            members["recorded_at"] = recorded_q
+            members["prev"] = _quoted(prev_hex)
+            digest = hashlib.sha256(canonical_object(members)).digest()
+            hash_hex = digest.hex()
+            sig = base64.b64encode(item.signer.sign(signature_message(digest))).decode()
+            members["hash"] = _quoted(hash_hex)
+            members["sig"] = _quoted(sig)
+            text = canonical_object(members).decode()
             event_rows.append(
-                {
-                    "seq": seq,
-                    "stream": event_.stream,
-                    "version": version,
-                    "type": event_.type,
-                    "schema": event_.schema,
-                    "actor": event_.actor,
-                    "command_id": cid,
-                    "occurred_at": envelope["occurred_at"],
-                    "recorded_at": recorded_at,
-                    "key_id": item.signer.key_id,
-                    "hash": digest,
-                    "envelope": text,
-                }
+                (
+                    seq,
+                    event_.stream,
+                    version,
+                    event_.type,
+                    event_.schema,
+                    event_.actor,
+                    cid,
+                    occurred_at,
+                    recorded_at,
+                    item.signer.key_id,
+                    digest,
+                    text,
+                )
             )
-            node_rows.extend(
-                {"level": level, "idx": idx, "hash": node}
-                for level, idx, node in frontier.append(digest)
+            node_rows.extend(frontier.append(digest))
+            recorded.append(
+                RecordedEvent(
+                    seq=seq,
+                    stream=event_.stream,
+                    version=version,
+                    type=event_.type,
+                    schema=event_.schema,
+                    # A fresh copy of the payload exactly as recorded (arrays as
+                    # lists), shared with neither the caller nor the stored text.
+                    data=json.loads(p.members["data"]),
+                    meta=p.meta,
+                    actor=event_.actor,
+                    occurred_at=occurred_at,
+                    recorded_at=recorded_at,
+                    prev=prev_hex,
+                    key=item.signer.key_id,
+                    hash=hash_hex,
+                    sig=sig,
+                )
             )
-            recorded.append(_event_from_text(text, seq))
             prev = digest
 
         # (6) Write: events, Merkle nodes, stream versions, the command, the head.
         new_size = size + count
         stream_rows = [
-            {"stream": s, "version": versions[s]}
-            for s in sorted({r.stream for r in recorded})
+            (stream, versions[stream])
+            for stream in sorted({p.item.event.stream for p in prepared})
         ]
-        command_row = {"command_id": cid, "first_seq": size + 1, "last_seq": new_size}
-        head_row = {
-            "new_size": new_size,
-            "new_hash": prev,
-            "new_recorded_at": recorded_at,
-        }
-        if self._is_postgres:
-            from ledger import postgres  # psycopg only for PostgreSQL
-
+        command_row = (cid, size + 1, new_size)
+        head_row = (new_size, prev, recorded_at)
+        if sqlite_state is None:
             # One statement instead of five: fewer round trips and executions.
             postgres.write_append(
                 connection, event_rows, node_rows, stream_rows, command_row, head_row
             )
         else:
-            connection.execute(events.insert(), event_rows)
-            connection.execute(nodes_table.insert(), node_rows)
-            connection.execute(self._upsert_streams, stream_rows)
-            connection.execute(commands.insert(), command_row)
-            connection.execute(_UPDATE_HEAD, head_row)
+            _sqlite_write(
+                connection, event_rows, node_rows, stream_rows, command_row, head_row
+            )
         # (7) The key registry follows the key events in the same transaction.
         if key_inserts:
             connection.execute(keys_table.insert(), key_inserts)
@@ -830,7 +969,7 @@ class EventStore:
             projector.apply(connection, recorded)
 
         # (9) is the caller's: commit, then remember the new tip.
-        last_signer = prepared[-1][0].signer
+        last_signer = prepared[-1].item.signer
         if fast_keys:
             next_signer = last_signer.key_id
         else:

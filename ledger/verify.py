@@ -25,12 +25,17 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ledger import merkle
-from ledger.canonical import CanonicalizationError, canonical_bytes
+from ledger.canonical import (
+    CanonicalizationError,
+    canonical_bytes,
+    canonical_bytes_prechecked,
+)
 from ledger.chain import ESIG_PREFIX, GENESIS_PREV, signature_message
 from ledger.checkpoint import parse_note, valid_origin
 from ledger.envelope import HEX64_RE, KEY_ID_RE, envelope_problem, valid_time
@@ -339,7 +344,11 @@ class Verifier:
 
         # (1) a JSON object, serialized as JCS
         try:
-            env = json.loads(line, parse_float=_reject_float)
+            # json.loads(line, parse_float=_reject_float), without a new decoder
+            # for every line.
+            env = _DECODER.decode(
+                line.decode(json.detect_encoding(line), "surrogatepass")
+            )
         except (ValueError, UnicodeDecodeError) as exc:
             raise fail(f"not a JSON object: {exc}") from exc
         if not isinstance(env, dict):
@@ -349,13 +358,20 @@ class Verifier:
         if problem:
             raise fail(problem)
         try:
-            if canonical_bytes(env) != line:
-                raise fail("line is not the JCS form of its envelope")
-            body = canonical_bytes(
-                {k: v for k, v in env.items() if k != "hash" and k != "sig"}
-            )
+            if line.isascii():
+                # json.loads refused floats, and envelope_problem checked every
+                # integer and that meta holds strings, so only keys could keep the C
+                # encoder from writing JCS; keys parsed from an ASCII line are ASCII,
+                # or came from escapes, which make the encoding non-ASCII and thus
+                # unequal to the line, as JCS would be too.
+                full = canonical_bytes_prechecked(env)
+            else:
+                full = canonical_bytes(env)
+            body = _body_of(env, line) if full == line else None
         except CanonicalizationError as exc:
             raise fail(f"cannot canonicalize: {exc}") from exc
+        if body is None:
+            raise fail("line is not the JCS form of its envelope")
         # (3) seq without gaps or repeats
         if env["seq"] != seq:
             raise fail(
@@ -565,8 +581,48 @@ class Verifier:
         self._esigs += 1
 
 
+def _body_of(env: Mapping[str, Any], line: bytes) -> bytes | None:
+    """Return JCS of the envelope without hash and sig, cut from its JCS line.
+
+    In the line the members follow in key order, each as `,"name":value`: actor,
+    data, hash, key, meta, occurred_at, prev, recorded_at, schema, seq, sig, stream,
+    type, version. Every value after data's is one envelope_problem checked to need no
+    escaping, or meta, whose JCS is short; so the line's suffix after data is rebuilt
+    from the parsed members, and the body is the line up to it followed by that
+    suffix without hash and sig: data, the bulk of the line, is not encoded again.
+    Returns None when the line does not end in that suffix (it is not canonical).
+    """
+    middle = (
+        f',"key":"{env["key"]}","meta":'.encode()
+        + canonical_bytes(env["meta"])
+        + (
+            f',"occurred_at":"{env["occurred_at"]}","prev":"{env["prev"]}"'
+            f',"recorded_at":"{env["recorded_at"]}","schema":{env["schema"]}'
+            f',"seq":{env["seq"]}'
+        ).encode()
+    )
+    tail = (
+        f',"stream":"{env["stream"]}","type":"{env["type"]}"'
+        f',"version":{env["version"]}}}'
+    ).encode()
+    suffix = b"".join(
+        (
+            f',"hash":"{env["hash"]}"'.encode(),
+            middle,
+            f',"sig":"{env["sig"]}"'.encode(),
+            tail,
+        )
+    )
+    if not line.endswith(suffix):
+        return None
+    return line[: len(line) - len(suffix)] + middle + tail
+
+
 def _reject_float(text: str) -> object:
     raise ValueError(f"number {text} is not an integer")
+
+
+_DECODER = json.JSONDecoder(parse_float=_reject_float)
 
 
 def verify_lines(
