@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sqlalchemy import (
@@ -160,6 +161,63 @@ class _Sealing:
             )
 
 
+class SigningSession:
+    """A person's esign key, unsealed once for later signings in the same session.
+
+    21 CFR 11.200(a)(1)(i): after the first signing of a session, later signings
+    need at least one component. The service opens a session only after checking
+    the person's password; the key then lives in this object, in memory only: it
+    cannot be pickled, printed or stored, and `close()` forgets it.
+    """
+
+    __slots__ = ("_key", "key_id", "user_id")
+
+    def __init__(self, user_id: str, key: SigningKey) -> None:
+        self.user_id = user_id
+        self.key_id = key.key_id
+        self._key: SigningKey | None = key
+
+    def key_for(self, user_id: str, key_id: str) -> SigningKey:
+        """Return the key when `user_id` owns this session and `key_id` is its key.
+
+        Raises:
+            NotAuthorizedError: the session belongs to someone else, holds another
+                key, or was closed.
+        """
+        if user_id != self.user_id:
+            raise NotAuthorizedError(
+                f"a signing session of {self.user_id} cannot sign for {user_id}"
+            )
+        if self._key is None:
+            raise NotAuthorizedError(f"the signing session of {user_id} is closed")
+        if key_id != self.key_id:
+            raise NotAuthorizedError(
+                f"the signing session of {user_id} holds a key no longer in force"
+            )
+        return self._key
+
+    @property
+    def closed(self) -> bool:
+        """Whether `close()` was called."""
+        return self._key is None
+
+    def close(self) -> None:
+        """Forget the key; later signings need the password again."""
+        self._key = None
+
+    def __repr__(self) -> str:
+        """Name the session without its key."""
+        return f"SigningSession(user_id={self.user_id!r}, key_id={self.key_id!r})"
+
+    def __reduce__(self) -> str | tuple[object, ...]:
+        """Refuse pickling: a signing session is never stored.
+
+        Raises:
+            TypeError: always.
+        """
+        raise TypeError("a signing session stays in memory and is never stored")
+
+
 class KeyVault:
     """Sealed esign keys and password credentials of people."""
 
@@ -172,22 +230,27 @@ class KeyVault:
     ) -> _Sealing:
         """Seal `key` under `password` and return a projector that stores it.
 
-        The expensive key derivation happens here, outside the append transaction.
+        The expensive key derivations happen here, outside the append transaction,
+        the sealing key's and the password hash's side by side (scrypt releases
+        the interpreter lock, so they take one derivation's time on two cores).
 
         Raises:
             EventRejectedError: the password is too short.
         """
         check_password_rules(password)
         salt = secrets.token_bytes(16)
-        return _Sealing(
-            user_id=user_id,
-            key_id=key.key_id,
-            sealed=encrypt_private_key(key, password, n=self.scrypt_n),
-            salt=base64.b64encode(salt).decode(),
-            password_hash=_password_hash(password, salt, self.scrypt_n).hex(),
-            scrypt_n=self.scrypt_n,
-            must_change=must_change,
-        )
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            sealed = pool.submit(encrypt_private_key, key, password, n=self.scrypt_n)
+            password_hash = _password_hash(password, salt, self.scrypt_n).hex()
+            return _Sealing(
+                user_id=user_id,
+                key_id=key.key_id,
+                sealed=sealed.result(),
+                salt=base64.b64encode(salt).decode(),
+                password_hash=password_hash,
+                scrypt_n=self.scrypt_n,
+                must_change=must_change,
+            )
 
     def _credentials(self, user_id: str) -> tuple[str, str, int, bool] | None:
         try:
@@ -262,6 +325,17 @@ class KeyVault:
             message = "wrong password"
             raise EventRejectedError(message, {"password": [message]}) from exc
 
+    def open_session(self, user_id: str, key_id: str, password: str) -> SigningSession:
+        """Check the password by unsealing the key once; return a signing session.
+
+        Raises:
+            NotAuthorizedError: the user must set their own password first, or holds
+                no such key.
+            EventRejectedError: the password is wrong (field `password`).
+            StorageError: the database failed.
+        """
+        return SigningSession(user_id, self.unseal(user_id, key_id, password))
+
     def change_password(
         self,
         user_id: str,
@@ -284,14 +358,19 @@ class KeyVault:
         if new_password == old_password:
             message = "choose a password different from the current one"
             raise EventRejectedError(message, {"new_password": [message]})
-        if not self.check_password(user_id, old_password):
-            message = "wrong password"
-            raise EventRejectedError(message, {"old_password": [message]})
-        try:
-            key = decrypt_private_key(self._sealed(key_id, user_id), old_password)
-        except KeyMaterialError as exc:
-            message = "wrong password"
-            raise EventRejectedError(message, {"old_password": [message]}) from exc
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # Both checks of the old password at once (two scrypt derivations).
+            opened = pool.submit(
+                lambda: decrypt_private_key(self._sealed(key_id, user_id), old_password)
+            )
+            if not self.check_password(user_id, old_password):
+                message = "wrong password"
+                raise EventRejectedError(message, {"old_password": [message]})
+            try:
+                key = opened.result()
+            except KeyMaterialError as exc:
+                message = "wrong password"
+                raise EventRejectedError(message, {"old_password": [message]}) from exc
         sealing = self.sealing(user_id, key, new_password, must_change=False)
         try:
             with self.engine.begin() as connection:

@@ -39,7 +39,7 @@ from ledger.errors import (
     NotAuthorizedError,
     NotFoundError,
 )
-from ledger.esign import KeyVault, make_esig
+from ledger.esign import KeyVault, SigningSession, make_esig
 from ledger.signing import SCRYPT_N, SigningKey
 from ledger.store import EventStore, Projector
 
@@ -90,6 +90,10 @@ ROLES: Mapping[type[Command], tuple[str, ...]] = {
     indicators.RetireIndicator: ("manager",),
     reviews.HoldManagementReview: ("manager",),
 }
+
+
+BATCH_EVENTS = 1000  # events per transaction of a CommandBatch
+_CACHED_STREAMS = 50_000  # record states a batch keeps between transactions
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +244,13 @@ class Service:
                 self._directory.apply(event)
             return self._directory
 
+    def _advance_directory(self, recorded: Sequence[RecordedEvent]) -> None:
+        """Fold events this service just appended, when they follow the directory."""
+        with self._lock:
+            if recorded and recorded[0].seq == self._directory.position + 1:
+                for event in recorded:
+                    self._directory.apply(event)
+
     # ------------------------------------------------------------------ commands
 
     def handle(
@@ -249,12 +260,14 @@ class Service:
         *,
         password: str | None = None,
         command_id: str | None = None,
+        session: SigningSession | None = None,
     ) -> list[RecordedEvent]:
         """Authorize and record `command` on behalf of `actor`; return the events.
 
         `password` is the actor's own password, needed when the command carries
-        their e-signature. A `command_id` seen before returns that command's events
-        and records nothing.
+        their e-signature; an open `session` of the actor (`signing_session`) stands
+        for it in later signings. A `command_id` seen before returns that command's
+        events and records nothing.
 
         Raises:
             NotAuthorizedError: the actor may not do this (role, unit, segregation of
@@ -265,6 +278,19 @@ class Service:
             ConcurrencyError: the record changed meanwhile; reload and retry.
             StorageError: the database failed.
         """
+        return self._handle(
+            command, actor, password, command_id, session, self.projectors
+        )
+
+    def _handle(  # handle's arguments and the projectors to run
+        self,
+        command: Command,
+        actor: str,
+        password: str | None,
+        command_id: str | None,
+        session: SigningSession | None,
+        projectors: Sequence[Projector],
+    ) -> list[RecordedEvent]:
         if command_id is not None:
             earlier = self.store.events_for_command(command_id)
             if earlier:
@@ -297,7 +323,7 @@ class Service:
             actor=actor,
             today=self.clock.now().date(),
             version=version,
-            sign=self._signer(directory, actor, stream, version, password),
+            sign=self._signer(directory, actor, stream, version, password, session),
             units=directory.open_units(),
             user_units={u.user_id: u.unit for u in directory.users.values()},
             new_key_id=new_key.key_id if new_key else None,
@@ -307,11 +333,11 @@ class Service:
         expected = {stream: version}
         if new_key is None:
             return self.store.append(
-                events, expected, command_id=command_id, projectors=self.projectors
+                events, expected, command_id=command_id, projectors=projectors
             )
         assert isinstance(command, (users.RegisterUser, users.ResetPassword))  # noqa: S101  # new_key is made for these only
         return self._issue_key(
-            directory, command, actor, new_key, events, expected, command_id
+            directory, command, actor, new_key, events, expected, command_id, projectors
         )
 
     def _new_events(
@@ -341,6 +367,7 @@ class Service:
         events: Sequence[NewEvent],
         expected: Mapping[str, int],
         command_id: str | None,
+        projectors: Sequence[Projector],
     ) -> list[RecordedEvent]:
         """Register a new esign key, seal it under the temporary password, and record it.
 
@@ -360,7 +387,7 @@ class Service:
             command_id=command_id,
             extra_events=events,
             expected_versions=expected,
-            projectors=(*self.projectors, sealing),
+            projectors=(*projectors, sealing),
         )
         if old_key_id is not None and old_key_id not in directory.revoked_keys:
             # The new key signs from now on; the old one must never sign again.
@@ -424,16 +451,21 @@ class Service:
         stream: str,
         version: int,
         password: str | None,
+        session: SigningSession | None = None,
     ) -> Callable[[str, JSONObject], JSONObject] | None:
         """Return the actor's e-signature maker for this command, or None without password."""
-        if password is None:
+        if password is None and session is None:
             return None
         entry = directory.users[actor]
 
         def sign(meaning: str, content: JSONObject) -> JSONObject:
             if entry.key_id is None or entry.key_id in directory.revoked_keys:
                 raise NotAuthorizedError(f"{actor} holds no e-signature key in force")
-            key = self.vault.unseal(actor, entry.key_id, password)
+            if password is not None:
+                key = self.vault.unseal(actor, entry.key_id, password)
+            else:
+                assert session is not None  # noqa: S101  # checked above
+                key = session.key_for(actor, entry.key_id)
             return make_esig(
                 key,
                 signer=actor,
@@ -445,6 +477,78 @@ class Service:
             )
 
         return sign
+
+    def signing_session(self, user_id: str, password: str) -> SigningSession:
+        """Check the user's password once and return their signing session.
+
+        The session holds the unsealed esign key in memory; pass it as `session` to
+        `handle`, `handle_many` or a `CommandBatch` for the later signings of the
+        same session (21 CFR 11.200(a)(1)(i)). It signs for `user_id` only.
+
+        Raises:
+            NotAuthorizedError: the user is unknown or inactive, holds no key in
+                force, or must set their own password first.
+            EventRejectedError: the password is wrong (field `password`).
+            StorageError: the database failed.
+        """
+        directory = self.directory()
+        entry = directory.users.get(user_id)
+        if entry is None or not entry.active:
+            raise NotAuthorizedError(f"{user_id} is not an active user")
+        if entry.key_id is None or entry.key_id in directory.revoked_keys:
+            raise NotAuthorizedError(f"{user_id} holds no e-signature key in force")
+        return self.vault.open_session(user_id, entry.key_id, password)
+
+    def batch(
+        self,
+        *,
+        size: int = BATCH_EVENTS,
+        projectors: Sequence[Projector] | None = None,
+    ) -> CommandBatch:
+        """Return a batch that records many commands in few transactions.
+
+        `projectors` replace the service's own for the batch's appends (`()`: none,
+        e.g. when the read models are rebuilt afterwards).
+        """
+        return CommandBatch(
+            self,
+            size=size,
+            projectors=self.projectors if projectors is None else projectors,
+        )
+
+    def handle_many(
+        self,
+        items: Iterable[BatchItem],
+        *,
+        size: int = BATCH_EVENTS,
+        projectors: Sequence[Projector] | None = None,
+    ) -> int:
+        """Decide `items` in order and record them in transactions of about `size` events.
+
+        Every command passes the same rules as in `handle`. All commands are decided
+        before anything is appended, so a broken rule anywhere records nothing of
+        `items`; each transaction then carries expected versions, so a concurrent
+        change of a record fails that transaction and the later ones. Returns the
+        number of events recorded.
+
+        Raises:
+            NotAuthorizedError: an actor may not do a command.
+            EventRejectedError: a record rule or the event schema is broken.
+            NotFoundError: a record does not exist.
+            ConcurrencyError: a record changed meanwhile.
+            StorageError: the database failed.
+        """
+        batch = self.batch(size=size, projectors=projectors)
+        batch.hold = True
+        with batch:
+            for item in items:
+                batch.handle(
+                    item.command,
+                    item.actor,
+                    password=item.password,
+                    session=item.session,
+                )
+        return batch.recorded
 
     # ------------------------------------------------------------------ people
 
@@ -576,4 +680,245 @@ class Service:
         return signoffs.check_subjects(self.store.read_stream(stream))
 
 
-__all__ = ["ROLES", "Directory", "Service", "UnitEntry", "UserEntry"]
+@dataclass(frozen=True, slots=True)
+class BatchItem:
+    """One command of `Service.handle_many`, with the actor's signing means."""
+
+    command: Command
+    actor: str
+    password: str | None = None
+    session: SigningSession | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    state: Any  # the folded state of any record kind
+    version: int
+
+
+def _provisional(event: NewEvent, version: int) -> RecordedEvent:
+    """Return a decided, not yet appended event in the shape the folds read."""
+    return RecordedEvent(
+        seq=0,
+        stream=event.stream,
+        version=version,
+        type=event.type,
+        schema=event.schema,
+        data=event.data,
+        meta=event.meta,
+        actor=event.actor,
+        occurred_at="",
+        recorded_at="",
+        prev="",
+        key="",
+        hash="",
+        sig="",
+    )
+
+
+class CommandBatch:
+    """Records the commands of one writer in transactions of about `size` events.
+
+    `handle` decides each command at once with the same authorization, record
+    rules, e-signatures and catalogue as `Service.handle`, against record states
+    cached from the batch's earlier commands. The events wait until `size` are
+    pending, `flush()` is called or the `with` block ends; they are then appended
+    in one transaction with the expected version of every record they touch, so
+    a record changed by someone else meanwhile fails the transaction. A command
+    that fails drops every pending event of the batch: nothing of the pending
+    transaction is stored. Commands on units and users change the directory the
+    others are authorized with, so the batch appends its pending events first and
+    records them one by one through `Service.handle`.
+
+    All events of one transaction share one `command_id` (the transaction's) and
+    one `recorded_at`.
+    """
+
+    def __init__(
+        self, service: Service, *, size: int, projectors: Sequence[Projector]
+    ) -> None:
+        self.service = service
+        self.size = max(1, size)
+        self.projectors = tuple(projectors)
+        self.hold = False  # handle_many: decide everything before appending
+        self.recorded = 0
+        self._states: dict[str, _Cached] = {}
+        self._pending: list[list[NewEvent]] = []  # the events of each command
+        self._count = 0
+        self._expected: dict[str, int] = {}
+        self._directory: Directory | None = None
+        self._units: dict[str, str] = {}
+        self._user_units: dict[str, str] = {}
+
+    def __enter__(self) -> CommandBatch:
+        """Open the batch."""
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        """Append what is pending; drop it instead when the block failed."""
+        if exc_type is None:
+            self.flush()
+        else:
+            self.discard()
+
+    @property
+    def pending(self) -> int:
+        """The number of decided events not yet appended."""
+        return self._count
+
+    def handle(
+        self,
+        command: Command,
+        actor: str,
+        *,
+        password: str | None = None,
+        session: SigningSession | None = None,
+    ) -> int:
+        """Decide `command` for `actor`; return the number of its events.
+
+        Raises:
+            NotAuthorizedError: the actor may not do this.
+            EventRejectedError: a record rule or the event schema is broken.
+            NotFoundError: the record does not exist.
+            ConcurrencyError: a record changed meanwhile (when this appends).
+            StorageError: the database failed.
+        """
+        try:
+            return self._decide(command, actor, password, session)
+        except BaseException:
+            self.discard()
+            raise
+
+    def _decide(
+        self,
+        command: Command,
+        actor: str,
+        password: str | None,
+        session: SigningSession | None,
+    ) -> int:
+        service = self.service
+        if stream_kind(command.stream) in ("unit", "user"):
+            if self.hold:
+                message = "units and users are recorded one by one, not in a batch"
+                raise EventRejectedError(message, {"command": [message]})
+            self.flush()
+            recorded = service._handle(
+                command, actor, password, None, session, self.projectors
+            )
+            self._states.pop(command.stream, None)
+            self._directory = None
+            self.recorded += len(recorded)
+            return len(recorded)
+        directory = self._current_directory()
+        entry = directory.users.get(actor)
+        if entry is None or not entry.active:
+            raise NotAuthorizedError(f"{actor} is not an active user")
+        roles = ROLES.get(type(command))
+        rules = _RULES.get(stream_kind(command.stream))
+        if roles is None or rules is None:
+            raise EventRejectedError(
+                f"unknown command {type(command).__name__}",
+                {"command": [f"unknown command {type(command).__name__}"]},
+            )
+        stream = command.stream
+        cached = self._states.get(stream)
+        if cached is None:
+            history = service.store.read_stream(stream)
+            state = rules.new_state()
+            for stored in history:
+                state = rules.fold(state, stored)
+            cached = _Cached(state, history[-1].version if history else 0)
+        state, version = cached.state, cached.version
+        service._authorize(directory, command, state, actor, roles)
+        context = Context(
+            actor=actor,
+            today=service.clock.now().date(),
+            version=version,
+            sign=service._signer(directory, actor, stream, version, password, session),
+            units=self._units,
+            user_units=self._user_units,
+        )
+        decision = rules.decide(state, command, context)
+        events = service._new_events(decision, stream, actor, command)
+        for offset, event in enumerate(events, start=1):
+            state = rules.fold(state, _provisional(event, version + offset))
+        self._expected.setdefault(stream, version)
+        self._states[stream] = _Cached(state, version + len(events))
+        self._pending.append(events)
+        self._count += len(events)
+        if not self.hold and self._count >= self.size:
+            self.flush()
+        return len(events)
+
+    def _current_directory(self) -> Directory:
+        if self._directory is None:
+            self._directory = self.service.directory()
+            self._units = self._directory.open_units()
+            self._user_units = {
+                u.user_id: u.unit for u in self._directory.users.values()
+            }
+        return self._directory
+
+    def flush(self) -> int:
+        """Append the pending events, about `size` per transaction; return how many.
+
+        Raises:
+            ConcurrencyError: a record changed since the batch read it; the pending
+                events are dropped.
+            StorageError: the database failed; the pending events are dropped.
+        """
+        if not self._pending:
+            return 0
+        versions = dict(self._expected)
+        chunks: list[tuple[list[NewEvent], dict[str, int]]] = []
+        chunk: list[NewEvent] = []
+        expected: dict[str, int] = {}
+        for events in self._pending:
+            if chunk and len(chunk) + len(events) > self.size:
+                chunks.append((chunk, expected))
+                chunk, expected = [], {}
+            for event in events:
+                expected.setdefault(event.stream, versions[event.stream])
+                versions[event.stream] += 1
+            chunk.extend(events)
+        chunks.append((chunk, expected))
+        done = 0
+        try:
+            for events, expected in chunks:
+                recorded = self.service.store.append(
+                    events, expected, projectors=self.projectors
+                )
+                self.service._advance_directory(recorded)
+                done += len(recorded)
+        except BaseException:
+            self.recorded += done
+            self.discard()
+            raise
+        self.recorded += done
+        self._pending.clear()
+        self._expected.clear()
+        self._count = 0
+        self._directory = None  # caught up again before the next decision
+        if len(self._states) > _CACHED_STREAMS:
+            self._states.clear()
+        return done
+
+    def discard(self) -> None:
+        """Drop the pending events and every cached state (nothing is appended)."""
+        self._pending.clear()
+        self._expected.clear()
+        self._count = 0
+        self._states.clear()
+        self._directory = None
+
+
+__all__ = [
+    "BATCH_EVENTS",
+    "ROLES",
+    "BatchItem",
+    "CommandBatch",
+    "Directory",
+    "Service",
+    "UnitEntry",
+    "UserEntry",
+]

@@ -1,0 +1,359 @@
+"""The read side on the large demo: projection rebuild and the status report as of T.
+
+`python -m bench --only records` builds (once, then reuses) the `qms demo --size
+large` ledger on SQLite (bench/.cache/large-sqlite/) and on PostgreSQL (database
+`qms_bench_large`, its service key in bench/.cache/large-postgresql/), then measures
+on each:
+
+1. a full projection rebuild (`projections.runner.rebuild`) in a process of its own
+   that does nothing else, so its peak RSS (`ru_maxrss`) is the rebuild's own;
+2. the status report (`build_report`) of the whole network and of one bureau as
+   known at 20 instants drawn with `secrets` across the ledger's time range.
+
+A cached ledger is reused while its `built.json` names the same size; delete the
+folder (and drop the database) to build anew. The environment variable
+QMS_BENCH_RECORDS_SIZE=tiny|small builds a smaller demo (the table names the size).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import secrets
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from bench.harness import PostgresServer, elapsed, percentile
+from ledger.envelope import parse_time
+from ledger.settings import DEFAULT_ORIGIN
+from ledger.signing import load_private_key_file
+from ledger.store import EventStore, create_engine_for
+from projections.reports import build_report
+from projections.runner import rebuild
+
+CACHE = Path(__file__).resolve().parent / ".cache"
+PG_DATABASE = "qms_bench_large"
+BUREAU = "BJ"
+INSTANTS = 20
+REBUILD_TARGET = 10_000.0  # events/s
+RSS_TARGET_MB = 500.0
+P50_TARGET_MS = 200.0
+P95_TARGET_MS = 500.0
+
+
+@dataclass(frozen=True, slots=True)
+class Ledger:
+    """A built demo ledger: where it is and how it was made."""
+
+    dialect: str
+    url: str
+    instance: Path
+    events: int
+    size: str
+    build_seconds: float
+
+
+def _env(instance: Path, url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["QMS_INSTANCE"] = str(instance)
+    env["QMS_DATABASE_URL"] = url
+    env.pop("QMS_SIGNING_KEY_FILE", None)
+    return env
+
+
+def _store(ledger: Ledger) -> EventStore:
+    key = load_private_key_file(ledger.instance / "signing-key.pem")
+    return EventStore(create_engine_for(ledger.url), key, _origin(ledger))
+
+
+def _origin(ledger: Ledger) -> str:
+    return str(json.loads((ledger.instance / "built.json").read_text())["origin"])
+
+
+def _size_of(url: str) -> int:
+    engine = create_engine_for(url)
+    try:
+        with engine.connect() as conn:
+            return int(
+                conn.execute(sa.text("SELECT size FROM ledger_head")).scalar() or 0
+            )
+    except sa.exc.SQLAlchemyError:
+        return 0
+    finally:
+        engine.dispose()
+
+
+def ensure_ledger(dialect: str, url: str, size: str, instance: Path) -> Ledger:
+    """Return the cached demo ledger of `size`, building it with `qms demo` if needed."""
+    built = instance / "built.json"
+    info = _cached(instance, url, size)
+    if info is not None:
+        return Ledger(
+            dialect,
+            url,
+            instance,
+            int(str(info["events"])),
+            size,
+            float(str(info["seconds"])),
+        )
+    instance.mkdir(parents=True, exist_ok=True)
+    for stale in (
+        "built.json",
+        "signing-key.pem",
+        "qms.sqlite3",
+        "qms.sqlite3-wal",
+        "qms.sqlite3-shm",
+    ):
+        (instance / stale).unlink(missing_ok=True)
+    print(
+        f"building the {size} demo on {dialect} (qms demo --size {size}) ...",
+        flush=True,
+    )
+    command = [
+        sys.executable,
+        "-c",
+        "from web.cli import main; main()",
+        "demo",
+        "--size",
+        size,
+    ]
+    start = time.perf_counter()
+    subprocess.run(command, env=_env(instance, url), check=True)  # our own CLI
+    seconds = time.perf_counter() - start
+    events = _size_of(url)
+    info = {
+        "size": size,
+        "events": events,
+        "seconds": seconds,
+        "origin": os.environ.get("QMS_ORIGIN") or DEFAULT_ORIGIN,
+        "built": datetime.now().astimezone().isoformat(timespec="seconds"),
+    }
+    built.write_text(json.dumps(info, indent=2) + "\n")
+    return Ledger(dialect, url, instance, events, size, seconds)
+
+
+def _cached(instance: Path, url: str, size: str) -> dict[str, object] | None:
+    """Return the build record of the cached ledger when it is complete and of `size`."""
+    built = instance / "built.json"
+    if not built.is_file():
+        return None
+    info: dict[str, object] = json.loads(built.read_text())
+    if info.get("size") != size or _size_of(url) != info.get("events"):
+        return None
+    return info
+
+
+def _pg_ledger(server_url: str, size: str) -> tuple[str, Path]:
+    """Return the benchmark database's URL and instance folder; (re)create it if stale."""
+    instance = CACHE / f"{size}-postgresql"
+    url = make_url(server_url).set(database=PG_DATABASE)
+    text = url.render_as_string(hide_password=False)
+    admin = sa.create_engine(
+        server_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
+    )
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                {"n": PG_DATABASE},
+            ).scalar()
+            if exists and _cached(instance, text, size) is None:
+                conn.execute(
+                    sa.text(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
+                )
+                exists = None
+            if not exists:
+                conn.execute(sa.text(f'CREATE DATABASE "{PG_DATABASE}"'))
+                (instance / "built.json").unlink(missing_ok=True)
+    finally:
+        admin.dispose()
+    return text, instance
+
+
+def rebuild_once(ledger: Ledger) -> dict[str, float]:
+    """Run one rebuild in a fresh process; return events/s, seconds and peak RSS."""
+    out = subprocess.run(  # a process of its own
+        [sys.executable, "-m", "bench.records_bench", "rebuild", ledger.url],
+        env=_env(ledger.instance, ledger.url),
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _rebuild_here(url: str) -> None:
+    """The child side of `rebuild_once`: rebuild and print one JSON line."""
+    engine = create_engine_for(url)
+    instance = Path(os.environ["QMS_INSTANCE"])
+    key = load_private_key_file(instance / "signing-key.pem")
+    origin = str(json.loads((instance / "built.json").read_text())["origin"])
+    store = EventStore(engine, key, origin)
+    seconds = 0.0
+    events = 0
+
+    def run() -> None:
+        nonlocal events
+        events = rebuild(engine, store)
+
+    seconds = elapsed(run)
+    engine.dispose()
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    sys.stdout.write(
+        json.dumps(
+            {
+                "events": events,
+                "seconds": seconds,
+                "rate": events / seconds,
+                "peak_mb": peak_kb / 1024,
+            }
+        )
+        + "\n"
+    )
+
+
+def instants(store: EventStore, count: int) -> list[datetime]:
+    """Draw `count` instants with `secrets` between the first and last recorded_at."""
+    first = parse_time(next(store.read(1, 1)).recorded_at)
+    size = store.size()
+    last = parse_time(next(store.read(size, size)).recorded_at)
+    span_us = int((last - first).total_seconds() * 1_000_000)
+    picks = sorted(secrets.randbelow(span_us + 1) for _ in range(count))
+    return [first + timedelta(microseconds=us) for us in picks]
+
+
+def report_latencies(
+    ledger: Ledger, unit: str | None, moments: list[datetime]
+) -> list[float]:
+    """Return the milliseconds of `build_report` at each moment (one warm-up first)."""
+    store = _store(ledger)
+    try:
+        build_report(store.engine, store, as_of=moments[0], unit=unit)
+        values = []
+        for moment in moments:
+            start = time.perf_counter()
+            build_report(store.engine, store, as_of=moment, unit=unit)
+            values.append((time.perf_counter() - start) * 1000)
+        return values
+    finally:
+        store.engine.dispose()
+
+
+def _met(ok: bool) -> str:
+    return "yes" if ok else "NO"
+
+
+def _table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for index, row in enumerate(rows):
+        lines.append(
+            "| "
+            + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))
+            + " |"
+        )
+        if index == 0:
+            lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def measure(ledger: Ledger) -> list[tuple[str, ...]]:
+    """Measure one dialect; return its table rows."""
+    label = f"{ledger.dialect}, {ledger.size} demo, {ledger.events:,} events"
+    print(f"rebuilding the read models ({label}) ...", flush=True)
+    result = rebuild_once(ledger)
+    print(
+        f"  rebuild: {result['rate']:,.0f} events/s in {result['seconds']:.1f} s, "
+        f"peak RSS {result['peak_mb']:.0f} MB",
+        flush=True,
+    )
+    store = _store(ledger)
+    try:
+        moments = instants(store, INSTANTS)
+    finally:
+        store.engine.dispose()
+    rows: list[tuple[str, ...]] = [
+        (
+            f"rebuild, {label}",
+            f"{result['rate']:,.0f} events/s",
+            f">= {REBUILD_TARGET:,.0f}/s",
+            _met(result["rate"] >= REBUILD_TARGET),
+        ),
+        (
+            f"rebuild peak RSS, {ledger.dialect}",
+            f"{result['peak_mb']:.0f} MB",
+            f"< {RSS_TARGET_MB:.0f} MB",
+            _met(result["peak_mb"] < RSS_TARGET_MB),
+        ),
+    ]
+    for name, unit in (("network", None), (f"bureau {BUREAU}", BUREAU)):
+        values = report_latencies(ledger, unit, moments)
+        p50, p95 = percentile(values, 0.5), percentile(values, 0.95)
+        print(
+            f"  report ({name}) at {len(values)} instants: p50 {p50:.0f} ms, "
+            f"p95 {p95:.0f} ms, max {max(values):.0f} ms",
+            flush=True,
+        )
+        rows.append(
+            (
+                f"report as of T ({name}), {ledger.dialect}",
+                f"p50 {p50:.0f} ms / p95 {p95:.0f} ms",
+                f"p50 < {P50_TARGET_MS:.0f} / p95 < {P95_TARGET_MS:.0f} ms",
+                _met(p50 < P50_TARGET_MS and p95 < P95_TARGET_MS),
+            )
+        )
+    return rows
+
+
+def run(server_url: str, size: str = "large") -> int:
+    """Build or reuse the demo ledgers, measure both dialects, print the table."""
+    sqlite_instance = CACHE / f"{size}-sqlite"
+    sqlite_url = f"sqlite:///{sqlite_instance / 'qms.sqlite3'}"
+    ledgers = [ensure_ledger("sqlite", sqlite_url, size, sqlite_instance)]
+    server = PostgresServer(server_url)
+    reason = server.unreachable_reason()
+    notes: list[str] = []
+    if reason is None:
+        url, instance = _pg_ledger(server_url, size)
+        ledgers.append(ensure_ledger("postgresql", url, size, instance))
+    else:
+        notes.append(f"{reason}: PostgreSQL rows skipped")
+    server.dispose()
+    rows: list[tuple[str, ...]] = [("metric", "measured", "target", "met?")]
+    for ledger in ledgers:
+        rows.extend(measure(ledger))
+        notes.append(
+            f"{ledger.dialect}: `qms demo --size {ledger.size}` built "
+            f"{ledger.events:,} events in {ledger.build_seconds / 60:.1f} min"
+        )
+    print()
+    print(
+        f"qms-ledger records benchmark, {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}"
+    )
+    print(_table(rows))
+    for note in notes:
+        print(f"- {note}")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    """`python -m bench.records_bench rebuild URL` (the rebuild child process)."""
+    if len(argv) == 2 and argv[0] == "rebuild":
+        make_url(argv[1])  # refuse a malformed URL before touching anything
+        _rebuild_here(argv[1])
+        return 0
+    sys.stderr.write("usage: python -m bench --only records\n")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
