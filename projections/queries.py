@@ -259,7 +259,9 @@ def visible(table: Table, n: int | None) -> ColumnElement[bool]:
 def _rows(
     conn: Connection, stmt: Select[tuple[object, ...]]
 ) -> list[dict[str, object]]:
-    return [dict(zip(r._fields, r, strict=True)) for r in conn.execute(stmt)]
+    result = conn.execute(stmt)
+    keys = tuple(result.keys())  # once, not per row: registers hold tens of thousands
+    return [dict(zip(keys, r, strict=True)) for r in result]
 
 
 def _s(value: object) -> str:

@@ -26,14 +26,14 @@ from ledger.canonical import JSONValue, canonical_bytes
 from ledger.envelope import format_time
 from ledger.errors import KeyMaterialError
 from projections.errors import ProjectionError
-from projections.models import projection_positions
+from projections.models import findings, projection_positions
 from projections.queries import (
     _audits,
     _documents,
-    _findings,
     _indicators,
     _subtree,
     _units,
+    visible,
 )
 from projections.report_html import render_html
 from projections.runner import ALL_PROJECTIONS
@@ -134,6 +134,62 @@ def _percent(part: int, whole: int) -> str | None:
     return str(value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
+@dataclass(frozen=True, slots=True)
+class _FindingFacts:
+    """The columns of a finding the report counts: no JSON to parse."""
+
+    finding_id: str
+    unit: str
+    classification: str
+    status: str
+    due_on: str
+    raised_on: str
+    closed_on: str | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != "closed"
+
+
+def _finding_facts(
+    conn: Connection, n: int, scope: set[str] | None
+) -> list[_FindingFacts]:
+    """The findings known at n, reading only what the report needs (a network holds
+    tens of thousands; their criteria and evidence stay in the database)."""
+    c = findings.c
+    stmt = (
+        select(
+            c.finding_id,
+            c.unit,
+            c.classification,
+            c.status,
+            c.due_on,
+            c.raised_on,
+            c.closed_on,
+        )
+        .where(visible(findings, n))
+        .order_by(c.finding_id)
+    )
+    if scope is not None:
+        stmt = stmt.where(c.unit.in_(sorted(scope)))
+    return [
+        _FindingFacts(
+            finding_id=str(r.finding_id),
+            unit=_text(r.unit),
+            classification=_text(r.classification),
+            status=_text(r.status),
+            due_on=_text(r.due_on),
+            raised_on=_text(r.raised_on),
+            closed_on=None if r.closed_on is None else str(r.closed_on),
+        )
+        for r in conn.execute(stmt)
+    ]
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
 def _require_position(conn: Connection, n: int) -> None:
     """Refuse to report from read models that have not reached event n."""
     count, lowest = conn.execute(
@@ -173,7 +229,7 @@ def build_report(
             u.code for u in _units(conn, n) if scope is None or u.code in scope
         )
         docs = _documents(conn, n, scope)
-        finds = _findings(conn, n, scope)
+        finds = _finding_facts(conn, n, scope)
         auds = _audits(conn, n, scope)
         inds = _indicators(conn, n, scope)
 
