@@ -39,6 +39,8 @@ class Row:
     ratio: str
     target: str
     met: str
+    baseline_ratio: str = ""  # against the eventsourcing figure the issue names
+    baseline_met: str = ""
 
 
 def _missing(results: Results, key: str) -> str:
@@ -61,6 +63,13 @@ def _ratio_row(
         return Row(metric, why, why, "", _target_text(target), "")
     ratio = ours.median / theirs.median
     met = "" if target is None else ("yes" if ratio >= target else "NO")
+    named = ISSUE_BASELINES.get(es_key)
+    base_ratio = "" if named is None else f"{ours.median / named:.2f}x"
+    base_met = (
+        ""
+        if target is None or named is None
+        else ("yes" if ours.median / named >= target else "NO")
+    )
     return Row(
         metric,
         _rate(ours.median),
@@ -68,6 +77,8 @@ def _ratio_row(
         f"{ratio:.2f}x",
         _target_text(target),
         met,
+        base_ratio,
+        base_met,
     )
 
 
@@ -167,9 +178,28 @@ def build_rows(config: Config, results: Results) -> list[Row]:
 
 def markdown_table(rows: list[Row]) -> str:
     """Return the rows as a Markdown table."""
-    header = ("metric", "ours", "eventsourcing", "ratio", "target", "met?")
+    header = (
+        "metric",
+        "ours",
+        "eventsourcing (this run)",
+        "ratio (this run)",
+        "ratio vs issue baseline",
+        "target",
+        "met? (this run)",
+        "met? (issue baseline)",
+    )
     cells = [header] + [
-        (r.metric, r.ours, r.eventsourcing, r.ratio, r.target, r.met) for r in rows
+        (
+            r.metric,
+            r.ours,
+            r.eventsourcing,
+            r.ratio,
+            r.baseline_ratio,
+            r.target,
+            r.met,
+            r.baseline_met,
+        )
+        for r in rows
     ]
     widths = [max(len(c[i]) for c in cells) for i in range(len(header))]
     lines = []
