@@ -29,7 +29,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from ledger.canonical import JSONObject
 from ledger.chain import esig_message
@@ -84,6 +84,19 @@ def _password_hash(password: str, salt: bytes, n: int) -> bytes:
         maxmem=256 * _SCRYPT_R * n + 2**20,
         dklen=32,
     )
+
+
+def _failure(action: str, exc: SQLAlchemyError) -> StorageError:
+    """Return StorageError with the driver's message only.
+
+    The text of a SQLAlchemy error repeats the statement's bound parameters (salts,
+    password hashes, sealed keys); they never enter a message.
+    """
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        reason = str(exc.orig).strip()
+    else:
+        reason = type(exc).__name__
+    return StorageError(f"{action} failed: {reason}")
 
 
 def make_esig(  # the members of the esig object
@@ -264,7 +277,7 @@ class KeyVault:
                     ).where(credentials.c.user_id == user_id)
                 ).first()
         except SQLAlchemyError as exc:
-            raise StorageError(f"reading credentials failed: {exc}") from exc
+            raise _failure("reading credentials", exc) from exc
         if row is None:
             return None
         return str(row[0]), str(row[1]), int(row[2]), bool(row[3])
@@ -300,7 +313,7 @@ class KeyVault:
                     )
                 ).scalar_one_or_none()
         except SQLAlchemyError as exc:
-            raise StorageError(f"reading a sealed key failed: {exc}") from exc
+            raise _failure("reading a sealed key", exc) from exc
         if sealed is None:
             raise NotAuthorizedError(f"{user_id} holds no e-signature key {key_id}")
         return str(sealed)
@@ -347,6 +360,42 @@ class KeyVault:
         """Re-seal the user's current key under a new password of their own.
 
         Clears `must_change`. The key stays the same, so nothing enters the ledger.
+        (After a temporary password the service issues a new key instead: see
+        `Service.change_password`.)
+
+        Raises:
+            EventRejectedError: the old password is wrong, or the new one is too
+                short or equals the old one.
+            NotAuthorizedError: the user holds no such key.
+            StorageError: the database failed.
+        """
+        key = self.open_for_change(user_id, key_id, old_password, new_password)
+        sealing = self.sealing(user_id, key, new_password, must_change=False)
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    update(esign_keys)
+                    .where(esign_keys.c.key_id == key_id)
+                    .values(sealed=sealing.sealed)
+                )
+                connection.execute(
+                    update(credentials)
+                    .where(credentials.c.user_id == user_id)
+                    .values(
+                        salt=sealing.salt,
+                        password_hash=sealing.password_hash,
+                        scrypt_n=sealing.scrypt_n,
+                        must_change=False,
+                        changed_at=moment,
+                    )
+                )
+        except SQLAlchemyError as exc:
+            raise _failure("changing the password", exc) from exc
+
+    def open_for_change(
+        self, user_id: str, key_id: str, old_password: str, new_password: str
+    ) -> SigningKey:
+        """Check a password change and return the key the old password opens.
 
         Raises:
             EventRejectedError: the old password is wrong, or the new one is too
@@ -371,24 +420,4 @@ class KeyVault:
             except KeyMaterialError as exc:
                 message = "wrong password"
                 raise EventRejectedError(message, {"old_password": [message]}) from exc
-        sealing = self.sealing(user_id, key, new_password, must_change=False)
-        try:
-            with self.engine.begin() as connection:
-                connection.execute(
-                    update(esign_keys)
-                    .where(esign_keys.c.key_id == key_id)
-                    .values(sealed=sealing.sealed)
-                )
-                connection.execute(
-                    update(credentials)
-                    .where(credentials.c.user_id == user_id)
-                    .values(
-                        salt=sealing.salt,
-                        password_hash=sealing.password_hash,
-                        scrypt_n=sealing.scrypt_n,
-                        must_change=False,
-                        changed_at=moment,
-                    )
-                )
-        except SQLAlchemyError as exc:
-            raise StorageError(f"changing the password failed: {exc}") from exc
+        return key

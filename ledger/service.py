@@ -149,7 +149,12 @@ class Directory:
         """Fold one event into the directory."""
         self.position = event.seq
         data, name = event.data, event.type
-        user = self.users.get(event.stream.split("/", 1)[1])
+        kind = stream_kind(event.stream)
+        if kind == "ledger":
+            if name == "ledger.key_revoked":
+                self.revoked_keys.add(str(data["key_id"]))
+            return
+        user = self.users.get(event.stream.split("/", 1)[1]) if kind == "user" else None
         if name == "unit.created":
             parent = data.get("parent")
             code = str(data["code"])
@@ -162,8 +167,7 @@ class Directory:
             uid = str(data["user_id"])
             self.users[uid] = UserEntry(uid, str(data["name"]), str(data["unit"]))
         elif user is None:
-            if name == "ledger.key_revoked":
-                self.revoked_keys.add(str(data["key_id"]))
+            return
         elif name == "user.role_granted":
             user.roles.add((str(data["role"]), str(data["scope"])))
         elif name == "user.role_revoked":
@@ -346,6 +350,7 @@ class Service:
         out: list[NewEvent] = []
         for event_type, data in decision:
             valid = catalog.validate(event_type, data)
+            self._check_blobs(event_type, valid)
             out.append(
                 NewEvent(
                     stream=stream,
@@ -357,6 +362,33 @@ class Service:
                 )
             )
         return out
+
+    def _check_blobs(self, event_type: str, data: JSONObject) -> None:
+        """Refuse an event whose attachment is not stored with the size it names.
+
+        Raises:
+            EventRejectedError: a referenced blob is absent, disposed of or of
+                another size; the messages name the event's field.
+            StorageError: the database failed.
+        """
+        problems: dict[str, list[str]] = {}
+        for field_name, value in data.items():
+            refs: list[tuple[str, object, object]] = []
+            _blob_refs(value, field_name, refs)
+            for where, digest, size in refs:
+                stored = (
+                    self.store.blob_size(digest) if isinstance(digest, str) else None
+                )
+                if stored is None:
+                    problem = f"{where}: blob {digest} is not stored"
+                elif stored != size:
+                    problem = f"{where}: blob {digest} has {stored} bytes, not {size}"
+                else:
+                    continue
+                problems.setdefault(field_name, []).append(problem)
+        if problems:
+            summary = "; ".join(p for found in problems.values() for p in found)
+            raise EventRejectedError(f"{event_type} rejected: {summary}", problems)
 
     def _issue_key(  # the parts of one enrolment
         self,
@@ -372,14 +404,22 @@ class Service:
         """Register a new esign key, seal it under the temporary password, and record it.
 
         The sealed key and the credentials are written by a projector, inside the
-        same transaction as the key registration and the user's events.
+        same transaction as the key registration, the user's events and the
+        revocation of the key the user held before.
         """
         old_key = directory.users.get(command.user_id)
         old_key_id = old_key.key_id if old_key else None
         sealing = self.vault.sealing(
             command.user_id, key, command.temporary_password, must_change=True
         )
-        recorded = self.store.register_key(
+        # The new key signs from now on; the old one must never sign again, and
+        # both happen in the same transaction.
+        revoke = (
+            [(old_key_id, f"password reset by {actor}")]
+            if old_key_id is not None and old_key_id not in directory.revoked_keys
+            else []
+        )
+        return self.store.register_key(
             key.public_raw,
             holder=command.user_id,
             purpose="esign",
@@ -388,15 +428,8 @@ class Service:
             extra_events=events,
             expected_versions=expected,
             projectors=(*projectors, sealing),
+            revoke=revoke,
         )
-        if old_key_id is not None and old_key_id not in directory.revoked_keys:
-            # The new key signs from now on; the old one must never sign again.
-            recorded.append(
-                self.store.revoke_key(
-                    old_key_id, f"password reset by {actor}", actor=actor
-                )
-            )
-        return recorded
 
     def _authorize(
         self,
@@ -640,24 +673,67 @@ class Service:
 
     def change_password(
         self, user_id: str, old_password: str, new_password: str
-    ) -> None:
-        """Let a user set their own password; re-seals their current esign key.
+    ) -> list[RecordedEvent]:
+        """Let a user set their own password; return the events it recorded.
+
+        A user who still has a temporary password (after enrolment or an
+        administrator's reset) gets a fresh esign key sealed under their own
+        password: the key the temporary password opens, which the administrator
+        could open too, is revoked. Registration, `user.esign_key_issued` and the
+        revocation are one transaction. Otherwise the current key is re-sealed and
+        nothing enters the ledger (no events are returned).
 
         Raises:
             NotAuthorizedError: the user is unknown, inactive or holds no key.
             EventRejectedError: the old password is wrong or the new one is not valid.
+            ConcurrencyError: the user's record changed meanwhile; try again.
             StorageError: the database failed.
         """
-        entry = self.directory().users.get(user_id)
+        directory = self.directory()
+        entry = directory.users.get(user_id)
         if entry is None or not entry.active or entry.key_id is None:
             raise NotAuthorizedError(f"{user_id} is not an active user with a key")
-        self.vault.change_password(
-            user_id,
-            entry.key_id,
-            old_password,
-            new_password,
-            format_time(self.clock.now()),
+        if not self.vault.must_change(user_id):
+            self.vault.change_password(
+                user_id,
+                entry.key_id,
+                old_password,
+                new_password,
+                format_time(self.clock.now()),
+            )
+            return []
+        old_key_id = entry.key_id
+        self.vault.open_for_change(user_id, old_key_id, old_password, new_password)
+        key = SigningKey.generate()
+        sealing = self.vault.sealing(user_id, key, new_password, must_change=False)
+        stream = f"user/{user_id}"
+        event_type = "user.esign_key_issued"
+        issued = NewEvent(
+            stream=stream,
+            type=event_type,
+            data=catalog.validate(
+                event_type, {"key_id": key.key_id, "reason": "own password set"}
+            ),
+            actor=user_id,
+            schema=catalog.schema_version(event_type),
         )
+        revoke = (
+            []
+            if old_key_id in directory.revoked_keys
+            else [(old_key_id, f"replaced when {user_id} set their own password")]
+        )
+        recorded = self.store.register_key(
+            key.public_raw,
+            holder=user_id,
+            purpose="esign",
+            actor=user_id,
+            extra_events=[issued],
+            expected_versions={stream: self.store.stream_version(stream)},
+            projectors=(*self.projectors, sealing),
+            revoke=revoke,
+        )
+        self._advance_directory(recorded)
+        return recorded
 
     def check_password(self, user_id: str, password: str) -> bool:
         """Return whether `password` is the active user's password (for logins).
@@ -678,6 +754,20 @@ class Service:
             StorageError: the database failed.
         """
         return signoffs.check_subjects(self.store.read_stream(stream))
+
+
+def _blob_refs(
+    value: object, where: str, out: list[tuple[str, object, object]]
+) -> None:
+    """Collect (path, blob, size) of {"blob", "size", "name", "media_type"} objects."""
+    if isinstance(value, Mapping):
+        if set(value) == {"blob", "size", "name", "media_type"}:
+            out.append((where, value["blob"], value["size"]))
+        for name, child in value.items():
+            _blob_refs(child, f"{where}.{name}", out)
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            _blob_refs(child, f"{where}[{index}]", out)
 
 
 @dataclass(frozen=True, slots=True)

@@ -152,7 +152,8 @@ def create_engine_for(url: str) -> Engine:
     SQLite connections get WAL, synchronous=NORMAL, foreign keys and a 30 s busy
     timeout, and every transaction starts with BEGIN IMMEDIATE (read-only ones with
     the SNAPSHOT_READ execution option use a deferred BEGIN). PostgreSQL runs READ
-    COMMITTED, which the append lock relies on (see EventStore.append).
+    COMMITTED, which the append lock relies on (see EventStore.append). Errors never
+    show bound parameters (they carry salts, password hashes and sealed keys).
 
     Raises:
         ConfigError: the URL names another database.
@@ -163,6 +164,7 @@ def create_engine_for(url: str) -> Engine:
         memory = url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url
         engine = sa.create_engine(
             url,
+            hide_parameters=True,
             connect_args={"timeout": _BUSY_TIMEOUT_S, "check_same_thread": False},
             # One shared connection for an in-memory database, which exists only
             # inside the connection that made it.
@@ -176,6 +178,7 @@ def create_engine_for(url: str) -> Engine:
 
         return sa.create_engine(
             url,
+            hide_parameters=True,
             isolation_level="READ COMMITTED",
             pool_size=10,
             max_overflow=20,
@@ -1575,17 +1578,21 @@ class EventStore:
         extra_events: Sequence[NewEvent] = (),
         expected_versions: Mapping[str, int] | None = None,
         projectors: Sequence[Projector] = (),
+        revoke: Sequence[tuple[str, str]] = (),
     ) -> list[RecordedEvent]:
         """Append `ledger.key_registered` for a raw Ed25519 key, and `extra_events`.
 
         The key may sign (ledger) or e-sign (esign) from the next event on.
         `expected_versions` and `projectors` work as in `append` (the service enrols
-        a user and seals their key in the same transaction).
+        a user and seals their key in the same transaction). `revoke` names keys
+        (key id, reason) the new key replaces: their `ledger.key_revoked` events
+        follow in the same transaction, so either both happen or neither does.
 
         Raises:
             EventRejectedError: the key is malformed or registered already, purpose is
-                not ledger/esign, holder is not 'service' or a user id, or an extra
-                event is rejected.
+                not ledger/esign, holder is not 'service' or a user id, an extra
+                event is rejected, or a key to revoke is unknown, revoked already,
+                has no reason or is this store's own signer.
             KeyMaterialError: the signer is not a ledger key in force.
             StorageError: the database failed.
         """
@@ -1596,6 +1603,7 @@ class EventStore:
             )
         for extra in extra_events:
             self._refuse_reserved(extra)
+        revocations = [self._revocation(kid, reason, actor) for kid, reason in revoke]
         registration = NewEvent(
             stream=KEYS_STREAM,
             type="ledger.key_registered",
@@ -1610,9 +1618,24 @@ class EventStore:
         items = [
             _Item(registration, self.signer),
             *(_Item(e, self.signer) for e in extra_events),
+            *(_Item(e, self.signer) for e in revocations),
         ]
         return self._append(
             items, expected_versions, command_id=command_id, projectors=projectors
+        )
+
+    def _revocation(self, key_id: str, reason: str, actor: str) -> NewEvent:
+        """Return `ledger.key_revoked` of a key other than this store's signer."""
+        if key_id == self.signer.key_id:
+            raise EventRejectedError(
+                "the store's own signing key is replaced with rotate_ledger_key",
+                {"key_id": "is the key this store signs with"},
+            )
+        return NewEvent(
+            stream=KEYS_STREAM,
+            type="ledger.key_revoked",
+            data={"key_id": key_id, "reason": reason},
+            actor=actor,
         )
 
     def revoke_key(
@@ -1626,17 +1649,7 @@ class EventStore:
             KeyMaterialError: the signer is not a ledger key in force.
             StorageError: the database failed.
         """
-        if key_id == self.signer.key_id:
-            raise EventRejectedError(
-                "the store's own signing key is replaced with rotate_ledger_key",
-                {"key_id": "is the key this store signs with"},
-            )
-        revocation = NewEvent(
-            stream=KEYS_STREAM,
-            type="ledger.key_revoked",
-            data={"key_id": key_id, "reason": reason},
-            actor=actor,
-        )
+        revocation = self._revocation(key_id, reason, actor)
         (recorded,) = self._append([_Item(revocation, self.signer)])
         return recorded
 
@@ -1740,6 +1753,22 @@ class EventStore:
         if hashlib.sha256(content).hexdigest() != digest:
             raise VerificationError(0, f"blob {digest} does not match its digest")
         return content
+
+    def blob_size(self, digest: str) -> int | None:
+        """Return the size of the blob stored under `digest`; None when absent.
+
+        A blob that was disposed of, or a digest that is not lowercase hex SHA-256,
+        is absent.
+
+        Raises:
+            StorageError: the database failed.
+        """
+        if not _DIGEST_RE.fullmatch(digest):
+            return None
+        query = select(blobs.c.size).where(blobs.c.digest == digest)
+        with _storage_errors("reading a blob"), self._reader.connect() as connection:
+            size = connection.execute(query).scalar_one_or_none()
+        return None if size is None else int(size)
 
     def blob_digests(self) -> list[str]:
         """Return the digests of every stored (not disposed) blob, sorted.

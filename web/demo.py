@@ -496,8 +496,10 @@ class _Demo:
             self.record(
                 us.GrantRole(user_id=user_id, role=role, scope=scope), self.admin
             )
-        self.service.change_password(
-            user_id, temporary, demo_password(user_id, self.seed)
+        self.events += len(
+            self.service.change_password(
+                user_id, temporary, demo_password(user_id, self.seed)
+            )
         )
 
     # ------------------------------------------------------------------ documents

@@ -355,7 +355,10 @@ class TestPasswordReset:
         (approved,) = service.handle(
             d.ApproveDocument(doc_id="QP-07"), "bob", password="bob-new-secret"
         )
-        assert approved.data["esig"]["key"] == new_key
+        # Setting his own password gave bob a key the administrator never could open.
+        own_key = service.directory().users["bob"].key_id
+        assert own_key not in (new_key, old_key)
+        assert approved.data["esig"]["key"] == own_key
         assert verify(service.store, signer.key_id) == 1
 
     def test_new_user_must_change_the_temporary_password_first(
