@@ -27,7 +27,7 @@ from ledger.service import Service
 from ledger.store import EventStore
 from projections.models import create_all
 from projections.runner import InlineProjector, rebuild
-from tests.ledger.test_service import PEOPLE, TEMP, secret
+from tests.ledger.test_service import build_service, secret
 from tests.projections.helpers import dump
 
 DOCS = ("QP-01", "QP-02")
@@ -110,33 +110,7 @@ step = st.tuples(
 
 def _service(store: EventStore, clock: FixedClock) -> Service:
     create_all(store.engine)
-    svc = Service(store, projectors=[InlineProjector()], clock=clock, scrypt_n=2**10)
-    svc.create_first_admin("root", "Root", "HQ", "总局", "Headquarters", secret("root"))
-    from ledger.domain import units as un
-    from ledger.domain import users as us
-
-    for code in ("B1", "B2"):
-        svc.handle(
-            un.CreateUnit(
-                code=code, name_zh=code, name_en=code, kind="bureau", parent="HQ"
-            ),
-            "root",
-        )
-    for user_id, unit, roles in PEOPLE:
-        svc.handle(
-            us.RegisterUser(
-                user_id=user_id,
-                name=user_id.title(),
-                unit=unit,
-                email=f"{user_id}@example.org",
-                temporary_password=TEMP,
-            ),
-            "root",
-        )
-        for role, scope in roles:
-            svc.handle(us.GrantRole(user_id=user_id, role=role, scope=scope), "root")
-        svc.change_password(user_id, TEMP, secret(user_id))
-    return svc
+    return build_service(store, clock, projectors=[InlineProjector()])
 
 
 @settings(

@@ -6,6 +6,7 @@ Every refusal leaves the ledger unchanged (same size).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -30,7 +31,7 @@ from ledger.errors import (
     VerificationError,
 )
 from ledger.service import Service
-from ledger.store import EventStore
+from ledger.store import EventStore, Projector
 from ledger.verify import verify_lines
 
 TEMP = "temporary-1"
@@ -54,10 +55,11 @@ def secret(user_id: str) -> str:
     return f"{user_id}-own-secret"
 
 
-@pytest.fixture
-def service(store: EventStore, clock: FixedClock) -> Service:
-    """A service with HQ, bureaus B1 and B2, and one user per role who set their password."""
-    svc = Service(store, clock=clock, scrypt_n=2**10)
+def build_service(
+    store: EventStore, clock: FixedClock, *, projectors: Sequence[Projector] = ()
+) -> Service:
+    """HQ, bureaus B1 and B2, and one user per role who set their own password."""
+    svc = Service(store, projectors=projectors, clock=clock, scrypt_n=2**10)
     svc.create_first_admin(
         "root", "Root Admin", "HQ", "总局", "Headquarters", secret("root")
     )
@@ -87,6 +89,12 @@ def service(store: EventStore, clock: FixedClock) -> Service:
             svc.handle(us.GrantRole(user_id=user_id, role=role, scope=scope), "root")
         svc.change_password(user_id, TEMP, secret(user_id))
     return svc
+
+
+@pytest.fixture
+def service(store: EventStore, clock: FixedClock) -> Service:
+    """A service with HQ, bureaus B1 and B2, and one user per role who set their password."""
+    return build_service(store, clock)
 
 
 def blob(store: EventStore, text: str) -> dict[str, Any]:

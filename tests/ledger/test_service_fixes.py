@@ -18,7 +18,6 @@ from ledger.clock import FixedClock
 from ledger.dbverify import verify_store
 from ledger.domain import documents as d
 from ledger.domain import findings as f
-from ledger.domain import units as un
 from ledger.domain import users as us
 from ledger.errors import EventRejectedError, NotAuthorizedError, StorageError
 from ledger.esign import esign_keys
@@ -26,9 +25,9 @@ from ledger.service import BatchItem, Service
 from ledger.signing import SigningKey, decrypt_private_key
 from ledger.store import EventStore
 from tests.ledger.test_service import (
-    PEOPLE,
     TEMP,
     blob,
+    build_service,
     draft,
     endorsed,
     refused,
@@ -39,36 +38,7 @@ from tests.ledger.test_service import (
 @pytest.fixture
 def service(store: EventStore, clock: FixedClock) -> Service:
     """HQ, bureaus B1 and B2, and the people of test_service with their own passwords."""
-    svc = Service(store, clock=clock, scrypt_n=2**10)
-    svc.create_first_admin(
-        "root", "Root Admin", "HQ", "总局", "Headquarters", secret("root")
-    )
-    for code in ("B1", "B2"):
-        svc.handle(
-            un.CreateUnit(
-                code=code,
-                name_zh=code,
-                name_en=f"Bureau {code}",
-                kind="bureau",
-                parent="HQ",
-            ),
-            "root",
-        )
-    for user_id, unit, roles in PEOPLE:
-        svc.handle(
-            us.RegisterUser(
-                user_id=user_id,
-                name=user_id.title(),
-                unit=unit,
-                email=f"{user_id}@example.org",
-                temporary_password=TEMP,
-            ),
-            "root",
-        )
-        for role, scope in roles:
-            svc.handle(us.GrantRole(user_id=user_id, role=role, scope=scope), "root")
-        svc.change_password(user_id, TEMP, secret(user_id))
-    return svc
+    return build_service(store, clock)
 
 
 def missing_ref(size: int = 5) -> dict[str, Any]:
