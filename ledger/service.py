@@ -114,6 +114,28 @@ _RULES: Mapping[str, _Rules] = {
 }
 
 
+def _command_rules(
+    directory: Directory, command: Command, actor: str
+) -> tuple[tuple[str, ...], _Rules]:
+    """Return the roles that may give `command` and its record's rules.
+
+    Raises:
+        NotAuthorizedError: `actor` is not an active user.
+        EventRejectedError: the command is unknown.
+    """
+    entry = directory.users.get(actor)
+    if entry is None or not entry.active:
+        raise NotAuthorizedError(f"{actor} is not an active user")
+    roles = ROLES.get(type(command))
+    rules = _RULES.get(stream_kind(command.stream))
+    if roles is None or rules is None:
+        name = type(command).__name__
+        raise EventRejectedError(
+            f"unknown command {name}", {"command": [f"unknown command {name}"]}
+        )
+    return roles, rules
+
+
 @dataclass(slots=True)
 class UnitEntry:
     """A unit as the directory knows it."""
@@ -300,16 +322,7 @@ class Service:
             if earlier:
                 return earlier
         directory = self.directory()
-        entry = directory.users.get(actor)
-        if entry is None or not entry.active:
-            raise NotAuthorizedError(f"{actor} is not an active user")
-        roles = ROLES.get(type(command))
-        rules = _RULES.get(stream_kind(command.stream))
-        if roles is None or rules is None:
-            raise EventRejectedError(
-                f"unknown command {type(command).__name__}",
-                {"command": [f"unknown command {type(command).__name__}"]},
-            )
+        roles, rules = _command_rules(directory, command, actor)
         stream = command.stream
         history = self.store.read_stream(stream)
         state = rules.new_state()
@@ -900,16 +913,7 @@ class CommandBatch:
             self.recorded += len(recorded)
             return len(recorded)
         directory = self._current_directory()
-        entry = directory.users.get(actor)
-        if entry is None or not entry.active:
-            raise NotAuthorizedError(f"{actor} is not an active user")
-        roles = ROLES.get(type(command))
-        rules = _RULES.get(stream_kind(command.stream))
-        if roles is None or rules is None:
-            raise EventRejectedError(
-                f"unknown command {type(command).__name__}",
-                {"command": [f"unknown command {type(command).__name__}"]},
-            )
+        roles, rules = _command_rules(directory, command, actor)
         stream = command.stream
         cached = self._states.get(stream)
         if cached is None:
