@@ -20,19 +20,26 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Protocol, cast
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, func, or_, select
 
 from ledger.canonical import JSONValue, canonical_bytes
 from ledger.envelope import format_time
 from ledger.errors import KeyMaterialError
 from projections.errors import ProjectionError
-from projections.models import findings, projection_positions
+from projections.models import (
+    audits,
+    documents,
+    findings,
+    indicator_measurements,
+    indicator_targets,
+    indicators,
+    projection_positions,
+)
 from projections.queries import (
-    _audits,
-    _documents,
-    _indicators,
     _subtree,
     _units,
+    is_met,
+    period_start,
     visible,
 )
 from projections.report_html import render_html
@@ -134,56 +141,222 @@ def _percent(part: int, whole: int) -> str | None:
     return str(value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
-@dataclass(frozen=True, slots=True)
-class _FindingFacts:
-    """The columns of a finding the report counts: no JSON to parse."""
+def _by_id(column: ColumnElement[str]) -> ColumnElement[str]:
+    """Order by `column` without walking its primary-key index.
 
-    finding_id: str
-    unit: str
-    classification: str
-    status: str
-    due_on: str
-    raised_on: str
-    closed_on: str | None
+    The expression sorts exactly like the column (same collation), but a planner
+    cannot satisfy it from the key index: it filters the valid row versions first
+    and sorts only those, instead of visiting every version in key order.
+    """
+    return column.concat("")
 
-    @property
-    def is_open(self) -> bool:
-        return self.status != "closed"
+
+def _document_facts(
+    conn: Connection, n: int, scope: set[str] | None, today: str
+) -> tuple[int, dict[str, JSONValue], list[JSONValue]]:
+    """The documents known at n: their total, counts by status and overdue reviews."""
+    c = documents.c
+    counted = select(c.status, func.count()).where(visible(documents, n))
+    overdue = (
+        select(c.doc_id, c.effective_revision, c.title, c.unit, c.next_review_due)
+        .where(
+            visible(documents, n),
+            c.effective_revision.is_not(None),
+            c.next_review_due.is_not(None),
+        )
+        .order_by(_by_id(c.doc_id))
+    )
+    if scope is not None:
+        counted = counted.where(c.unit.in_(sorted(scope)))
+        overdue = overdue.where(c.unit.in_(sorted(scope)))
+    total = 0
+    by_status: dict[str, JSONValue] = {}
+    for status, count in conn.execute(counted.group_by(c.status)).all():
+        key = _text(status)
+        by_status[key] = cast("int", by_status.get(key, 0)) + int(count)
+        total += int(count)
+    rows: list[JSONValue] = [
+        {
+            "doc_id": str(doc_id),
+            "revision": str(revision),
+            "title": _text(title),
+            "unit": _text(unit_),
+            "next_review_due": str(due),
+        }
+        for doc_id, revision, title, unit_, due in conn.execute(overdue).all()
+        if str(revision) and str(due) and str(due) < today
+    ]
+    return total, by_status, rows
 
 
 def _finding_facts(
-    conn: Connection, n: int, scope: set[str] | None
-) -> list[_FindingFacts]:
-    """The findings known at n, reading only what the report needs (a network holds
-    tens of thousands; their criteria and evidence stay in the database)."""
+    conn: Connection, n: int, scope: set[str] | None, today: str
+) -> dict[str, JSONValue]:
+    """The findings section as known at n. A network holds tens of thousands of
+    findings: the database counts them, and only the open ones and the dates of the
+    closed ones are read (their criteria and evidence stay in the database)."""
     c = findings.c
-    stmt = (
-        select(
-            c.finding_id,
-            c.unit,
-            c.classification,
-            c.status,
-            c.due_on,
-            c.raised_on,
-            c.closed_on,
+    counted = select(func.count()).where(visible(findings, n))
+    open_stmt = (
+        select(c.finding_id, c.classification, c.unit, c.due_on)
+        .where(
+            visible(findings, n),
+            or_(c.status.is_(None), c.status != "closed"),
         )
-        .where(visible(findings, n))
-        .order_by(c.finding_id)
+        .order_by(_by_id(c.finding_id))
+    )
+    closed_stmt = select(c.raised_on, c.closed_on, c.due_on).where(
+        visible(findings, n), c.status == "closed", c.closed_on.is_not(None)
     )
     if scope is not None:
-        stmt = stmt.where(c.unit.in_(sorted(scope)))
-    return [
-        _FindingFacts(
-            finding_id=str(r.finding_id),
-            unit=_text(r.unit),
-            classification=_text(r.classification),
-            status=_text(r.status),
-            due_on=_text(r.due_on),
-            raised_on=_text(r.raised_on),
-            closed_on=None if r.closed_on is None else str(r.closed_on),
+        wanted = sorted(scope)
+        counted = counted.where(c.unit.in_(wanted))
+        open_stmt = open_stmt.where(c.unit.in_(wanted))
+        closed_stmt = closed_stmt.where(c.unit.in_(wanted))
+    total = int(conn.execute(counted).scalar_one())
+    open_rows = conn.execute(open_stmt).all()
+    open_by_class: dict[str, JSONValue] = dict.fromkeys(CLASSIFICATIONS, 0)
+    overdue: list[JSONValue] = []
+    for finding_id, classification, unit_, due_on in open_rows:
+        cls = _text(classification)
+        open_by_class[cls] = cast("int", open_by_class.get(cls, 0)) + 1
+        due = _text(due_on)
+        if due and due < today:
+            overdue.append(
+                {
+                    "finding_id": str(finding_id),
+                    "classification": cls,
+                    "unit": _text(unit_),
+                    "due_on": due,
+                }
+            )
+    durations: list[int] = []
+    on_time = 0
+    for raised_on, closed_on, due_on in conn.execute(closed_stmt).all():
+        closed = str(closed_on)
+        if not closed:
+            continue
+        durations.append(_days(_text(raised_on), closed))
+        if closed <= _text(due_on):
+            on_time += 1
+    return {
+        "total": total,
+        "open": len(open_rows),
+        "open_by_classification": open_by_class,
+        "overdue": overdue,
+        "closed": len(durations),
+        "median_days_to_close": _median(durations),
+        "on_time_closure_percent": _percent(on_time, len(durations)),
+    }
+
+
+def _indicator_rows(
+    conn: Connection, n: int, scope: set[str] | None
+) -> list[JSONValue]:
+    """The indicators known at n with each period's value, target and whether it
+    was met. Only the columns shown are read; a period's target is the latest one
+    not effective after the period's start (as `projections.queries.target_for`)."""
+    i = indicators.c
+    stmt = (
+        select(i.indicator_id, i.name, i.unit, i.measure, i.direction, i.status)
+        .where(visible(indicators, n))
+        .order_by(i.indicator_id)
+    )
+    if scope is not None:
+        stmt = stmt.where(i.unit.in_(sorted(scope)))
+    rows = conn.execute(stmt).all()
+    wanted = {str(r[0]) for r in rows}
+    starts: dict[str, tuple[int, int]] = {}
+
+    def start(period: str) -> tuple[int, int]:
+        found = starts.get(period)
+        if found is None:
+            found = starts[period] = period_start(period)
+        return found
+
+    t = indicator_targets.c
+    targets: dict[str, list[tuple[tuple[int, int], str]]] = {}
+    for iid, effective_from, target in conn.execute(
+        select(t.indicator_id, t.effective_from, t.target)
+        .where(visible(indicator_targets, n))
+        .order_by(t.indicator_id, t.effective_from)
+    ).all():
+        if str(iid) in wanted:
+            targets.setdefault(str(iid), []).append(
+                (start(str(effective_from)), _text(target))
+            )
+    m = indicator_measurements.c
+    measured: dict[str, list[tuple[str, str]]] = {}
+    for iid, period, value in conn.execute(
+        select(m.indicator_id, m.period, m.value).where(
+            visible(indicator_measurements, n)
         )
-        for r in conn.execute(stmt)
-    ]
+    ).all():
+        if str(iid) in wanted:
+            measured.setdefault(str(iid), []).append((str(period), _text(value)))
+
+    result: list[JSONValue] = []
+    for iid, name, unit_, measure, direction, status in rows:
+        key = str(iid)
+        way = _text(direction)
+        tlist = targets.get(key, [])
+        periods: list[JSONValue] = []
+        met = missed = 0
+        for period, value in sorted(
+            measured.get(key, []), key=lambda pv: (start(pv[0]), pv[0])
+        ):
+            begun = start(period)
+            best: tuple[tuple[int, int], str] | None = None
+            for begin, candidate in tlist:
+                if begin <= begun and (best is None or begin >= best[0]):
+                    best = (begin, candidate)
+            target = None if best is None else best[1]
+            ok = is_met(way, value, target)
+            if ok is True:
+                met += 1
+            elif ok is False:
+                missed += 1
+            periods.append(
+                {"period": period, "value": value, "target": target, "met": ok}
+            )
+        result.append(
+            {
+                "indicator_id": key,
+                "name": _text(name),
+                "unit": _text(unit_),
+                "measure": _text(measure),
+                "direction": way,
+                "status": _text(status),
+                "periods": periods,
+                "met": met,
+                "missed": missed,
+            }
+        )
+    return result
+
+
+def _audit_counts(
+    conn: Connection, n: int, scope: set[str] | None
+) -> dict[str, dict[str, int]]:
+    """The audits known at n counted by programme: planned, done and cancelled."""
+    c = audits.c
+    stmt = select(c.programme, c.status, func.count()).where(visible(audits, n))
+    if scope is not None:
+        stmt = stmt.where(c.unit.in_(sorted(scope)))
+    programmes: dict[str, dict[str, int]] = {}
+    for programme, status, count in conn.execute(
+        stmt.group_by(c.programme, c.status)
+    ).all():
+        counts = programmes.setdefault(
+            _text(programme), {"planned": 0, "done": 0, "cancelled": 0}
+        )
+        if _text(status) == "cancelled":
+            counts["cancelled"] += int(count)
+        else:
+            counts["planned"] += int(count)
+            if _text(status) in DONE_AUDITS:
+                counts["done"] += int(count)
+    return programmes
 
 
 def _text(value: object) -> str:
@@ -228,78 +401,10 @@ def build_report(
         unit_codes = sorted(
             u.code for u in _units(conn, n) if scope is None or u.code in scope
         )
-        docs = _documents(conn, n, scope)
-        finds = _finding_facts(conn, n, scope)
-        auds = _audits(conn, n, scope)
-        inds = _indicators(conn, n, scope)
-
-    by_status: dict[str, JSONValue] = {}
-    for d in docs:
-        by_status[d.status] = cast("int", by_status.get(d.status, 0)) + 1
-    overdue_docs: list[JSONValue] = [
-        {
-            "doc_id": d.doc_id,
-            "revision": d.effective_revision,
-            "title": d.title,
-            "unit": d.unit,
-            "next_review_due": d.next_review_due,
-        }
-        for d in docs
-        if d.effective_revision and d.next_review_due and d.next_review_due < today
-    ]
-
-    open_f = [f for f in finds if f.is_open]
-    closed_f = [f for f in finds if not f.is_open and f.closed_on]
-    open_by_class: dict[str, JSONValue] = dict.fromkeys(CLASSIFICATIONS, 0)
-    for f in open_f:
-        open_by_class[f.classification] = (
-            cast("int", open_by_class.get(f.classification, 0)) + 1
-        )
-    overdue_f: list[JSONValue] = [
-        {
-            "finding_id": f.finding_id,
-            "classification": f.classification,
-            "unit": f.unit,
-            "due_on": f.due_on,
-        }
-        for f in open_f
-        if f.due_on and f.due_on < today
-    ]
-    on_time = sum(
-        1 for f in closed_f if f.closed_on is not None and f.closed_on <= f.due_on
-    )
-
-    programmes: dict[str, dict[str, int]] = {}
-    for a in auds:
-        counts = programmes.setdefault(
-            a.programme, {"planned": 0, "done": 0, "cancelled": 0}
-        )
-        if a.status == "cancelled":
-            counts["cancelled"] += 1
-        else:
-            counts["planned"] += 1
-            if a.status in DONE_AUDITS:
-                counts["done"] += 1
-
-    indicator_rows: list[JSONValue] = []
-    for i in inds:
-        periods: list[JSONValue] = [
-            {"period": m.period, "value": m.value, "target": m.target, "met": m.met}
-            for m in i.measurements
-        ]
-        indicator_rows.append(
-            {
-                "indicator_id": i.indicator_id,
-                "name": i.name,
-                "unit": i.unit,
-                "measure": i.measure,
-                "direction": i.direction,
-                "status": i.status,
-                "periods": periods,
-                "met": sum(1 for m in i.measurements if m.met is True),
-                "missed": sum(1 for m in i.measurements if m.met is False),
-            }
-        )
+        doc_total, by_status, overdue_docs = _document_facts(conn, n, scope, today)
+        finding_section = _finding_facts(conn, n, scope, today)
+        programmes = _audit_counts(conn, n, scope)
+        indicator_rows = _indicator_rows(conn, n, scope)
 
     data: dict[str, JSONValue] = {
         "report": "qms-status",
@@ -315,21 +420,11 @@ def build_report(
             "checkpoint": _checkpoint(ledger, n),
         },
         "documents": {
-            "total": len(docs),
+            "total": doc_total,
             "by_status": by_status,
             "overdue_reviews": overdue_docs,
         },
-        "findings": {
-            "total": len(finds),
-            "open": len(open_f),
-            "open_by_classification": open_by_class,
-            "overdue": overdue_f,
-            "closed": len(closed_f),
-            "median_days_to_close": _median(
-                [_days(f.raised_on, f.closed_on) for f in closed_f if f.closed_on]
-            ),
-            "on_time_closure_percent": _percent(on_time, len(closed_f)),
-        },
+        "findings": finding_section,
         "audits": {
             "by_programme": {k: dict(v) for k, v in sorted(programmes.items())},
             "planned": sum(v["planned"] for v in programmes.values()),
