@@ -7,14 +7,19 @@ verifies against the events.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Callable
 
 from ledger.errors import VerificationError
 from ledger.store import EventStore, StoredRow
-from ledger.verify import VerifiedHead, Verifier, check_checkpoint
+from ledger.verify import (
+    VerifiedHead,
+    Verifier,
+    check_blob,
+    check_blob_references,
+    check_checkpoint,
+)
 
 
 def verify_store(
@@ -120,28 +125,5 @@ def _check_columns(row: StoredRow) -> None:
 
 
 def _check_blobs(store: EventStore, head: VerifiedHead) -> None:
-    present: dict[str, int] = {}
-    for digest in store.blob_digests():
-        content = store.get_blob(digest)
-        actual = hashlib.sha256(content).hexdigest()
-        if actual != digest:
-            raise VerificationError(
-                0,
-                f"blob {digest} does not match its digest (content hashes to {actual})",
-            )
-        present[digest] = len(content)
-    for digest, sizes in sorted(head.blob_refs.items()):
-        if digest in head.disposed:
-            continue
-        if digest not in present:
-            raise VerificationError(
-                0,
-                f"blob {digest} referenced by event {min(sizes.values())} is missing "
-                "and was never disposed",
-            )
-        for size, seq in sorted(sizes.items(), key=lambda item: item[1]):
-            if present[digest] != size:
-                raise VerificationError(
-                    0,
-                    f"blob {digest} has {present[digest]} bytes, event {seq} says {size}",
-                )
+    present = {d: check_blob(d, store.get_blob(d)) for d in store.blob_digests()}
+    check_blob_references(head, present, missing="missing and was never disposed")

@@ -824,27 +824,37 @@ def verify_export(
     return ExportResult(head, size, old_size, blobs)
 
 
-def _check_blobs(export: ExportReader, head: VerifiedHead) -> int:
-    if not export.has_blobs():
-        return 0
-    present = {}
-    for name in export.blob_names():
-        if not is_digest(name):
-            raise VerificationError(0, f"blobs/{name} is not named by a SHA-256 digest")
-        data = export.blob(name)
-        actual = hashlib.sha256(data).hexdigest()
-        if actual != name:
-            raise VerificationError(
-                0, f"blob {name} does not match its digest (content hashes to {actual})"
-            )
-        present[name] = len(data)
+def check_blob(digest: str, content: bytes) -> int:
+    """Return the size of a blob whose content hashes to its digest.
+
+    Raises:
+        VerificationError: (seq 0) the content hashes to something else.
+    """
+    actual = hashlib.sha256(content).hexdigest()
+    if actual != digest:
+        raise VerificationError(
+            0, f"blob {digest} does not match its digest (content hashes to {actual})"
+        )
+    return len(content)
+
+
+def check_blob_references(
+    head: VerifiedHead, present: Mapping[str, int], *, missing: str
+) -> None:
+    """Check every blob the chain references, unless disposed, against what is present.
+
+    `present` maps digest to size; `missing` ends the message for an absent blob.
+
+    Raises:
+        VerificationError: (seq 0) a referenced blob is absent or of another size.
+    """
     for digest, sizes in sorted(head.blob_refs.items()):
         if digest in head.disposed:
             continue
-        first = min(sizes.values())
         if digest not in present:
             raise VerificationError(
-                0, f"blob {digest} referenced by event {first} is missing from blobs/"
+                0,
+                f"blob {digest} referenced by event {min(sizes.values())} is {missing}",
             )
         for size, seq in sorted(sizes.items(), key=lambda item: item[1]):
             if present[digest] != size:
@@ -852,6 +862,17 @@ def _check_blobs(export: ExportReader, head: VerifiedHead) -> int:
                     0,
                     f"blob {digest} has {present[digest]} bytes, event {seq} says {size}",
                 )
+
+
+def _check_blobs(export: ExportReader, head: VerifiedHead) -> int:
+    if not export.has_blobs():
+        return 0
+    present = {}
+    for name in export.blob_names():
+        if not is_digest(name):
+            raise VerificationError(0, f"blobs/{name} is not named by a SHA-256 digest")
+        present[name] = check_blob(name, export.blob(name))
+    check_blob_references(head, present, missing="missing from blobs/")
     return len(present)
 
 

@@ -36,6 +36,7 @@ from projections.models import (
     projection_positions,
 )
 from projections.queries import (
+    _s,
     _subtree,
     _units,
     is_met,
@@ -172,15 +173,15 @@ def _document_facts(
     total = 0
     by_status: dict[str, JSONValue] = {}
     for status, count in conn.execute(counted.group_by(c.status)).all():
-        key = _text(status)
+        key = _s(status)
         by_status[key] = cast("int", by_status.get(key, 0)) + int(count)
         total += int(count)
     rows: list[JSONValue] = [
         {
             "doc_id": str(doc_id),
             "revision": str(revision),
-            "title": _text(title),
-            "unit": _text(unit_),
+            "title": _s(title),
+            "unit": _s(unit_),
             "next_review_due": str(due),
         }
         for doc_id, revision, title, unit_, due in conn.execute(overdue).all()
@@ -218,15 +219,15 @@ def _finding_facts(
     open_by_class: dict[str, JSONValue] = dict.fromkeys(CLASSIFICATIONS, 0)
     overdue: list[JSONValue] = []
     for finding_id, classification, unit_, due_on in open_rows:
-        cls = _text(classification)
+        cls = _s(classification)
         open_by_class[cls] = cast("int", open_by_class.get(cls, 0)) + 1
-        due = _text(due_on)
+        due = _s(due_on)
         if due and due < today:
             overdue.append(
                 {
                     "finding_id": str(finding_id),
                     "classification": cls,
-                    "unit": _text(unit_),
+                    "unit": _s(unit_),
                     "due_on": due,
                 }
             )
@@ -236,8 +237,8 @@ def _finding_facts(
         closed = str(closed_on)
         if not closed:
             continue
-        durations.append(_days(_text(raised_on), closed))
-        if closed <= _text(due_on):
+        durations.append(_days(_s(raised_on), closed))
+        if closed <= _s(due_on):
             on_time += 1
     return {
         "total": total,
@@ -283,7 +284,7 @@ def _indicator_rows(
     ).all():
         if str(iid) in wanted:
             targets.setdefault(str(iid), []).append(
-                (start(str(effective_from)), _text(target))
+                (start(str(effective_from)), _s(target))
             )
     m = indicator_measurements.c
     measured: dict[str, list[tuple[str, str]]] = {}
@@ -293,12 +294,12 @@ def _indicator_rows(
         )
     ).all():
         if str(iid) in wanted:
-            measured.setdefault(str(iid), []).append((str(period), _text(value)))
+            measured.setdefault(str(iid), []).append((str(period), _s(value)))
 
     result: list[JSONValue] = []
     for iid, name, unit_, measure, direction, status in rows:
         key = str(iid)
-        way = _text(direction)
+        way = _s(direction)
         tlist = targets.get(key, [])
         periods: list[JSONValue] = []
         met = missed = 0
@@ -322,11 +323,11 @@ def _indicator_rows(
         result.append(
             {
                 "indicator_id": key,
-                "name": _text(name),
-                "unit": _text(unit_),
-                "measure": _text(measure),
+                "name": _s(name),
+                "unit": _s(unit_),
+                "measure": _s(measure),
                 "direction": way,
-                "status": _text(status),
+                "status": _s(status),
                 "periods": periods,
                 "met": met,
                 "missed": missed,
@@ -348,19 +349,15 @@ def _audit_counts(
         stmt.group_by(c.programme, c.status)
     ).all():
         counts = programmes.setdefault(
-            _text(programme), {"planned": 0, "done": 0, "cancelled": 0}
+            _s(programme), {"planned": 0, "done": 0, "cancelled": 0}
         )
-        if _text(status) == "cancelled":
+        if _s(status) == "cancelled":
             counts["cancelled"] += int(count)
         else:
             counts["planned"] += int(count)
-            if _text(status) in DONE_AUDITS:
+            if _s(status) in DONE_AUDITS:
                 counts["done"] += int(count)
     return programmes
-
-
-def _text(value: object) -> str:
-    return "" if value is None else str(value)
 
 
 def _require_position(conn: Connection, n: int) -> None:
