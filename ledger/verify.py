@@ -677,7 +677,7 @@ def check_checkpoint(text: str, head: VerifiedHead, *, size: int | None = None) 
     if root is None:
         raise VerificationError(0, f"root of size {note.size} was not computed")
     message = note.body().encode()
-    keys = {note_key_id(head.origin, k): k for k in _keys_after(head, note.size)}
+    keys = {note_key_id(head.origin, k): k for k in head.ledger_keys_after(note.size)}
     signed = False
     for sig in signatures:
         public = keys.get(sig.key_id)
@@ -700,10 +700,6 @@ def check_checkpoint(text: str, head: VerifiedHead, *, size: int | None = None) 
             f"{base64.b64encode(root).decode()}",
         )
     return note.size
-
-
-def _keys_after(head: VerifiedHead, size: int) -> list[bytes]:
-    return head.ledger_keys_after(size)
 
 
 def check_consistency(
