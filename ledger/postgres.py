@@ -28,14 +28,14 @@ _APPEND_WRITE = """
 WITH new_events AS (
     INSERT INTO ledger_events (seq, stream, version, type, schema, actor, command_id,
                                occurred_at, recorded_at, key_id, hash, envelope)
-    SELECT seq, stream, version, type, schema, actor, %(command_id)s,
+    SELECT seq, stream, version, type, schema, actor, command_id,
            occurred_at, %(recorded_at)s, key_id, hash, envelope
     FROM unnest(%(seq)s::bigint[], %(stream)s::text[], %(version)s::integer[],
                 %(type)s::text[], %(schema)s::integer[], %(actor)s::text[],
-                %(occurred_at)s::text[], %(key_id)s::text[], %(hash)s::bytea[],
-                %(envelope)s::text[])
-         AS e(seq, stream, version, type, schema, actor, occurred_at, key_id, hash,
-              envelope)
+                %(command_id)s::text[], %(occurred_at)s::text[], %(key_id)s::text[],
+                %(hash)s::bytea[], %(envelope)s::text[])
+         AS e(seq, stream, version, type, schema, actor, command_id, occurred_at,
+              key_id, hash, envelope)
 ), new_nodes AS (
     INSERT INTO merkle_nodes (level, idx, hash)
     SELECT * FROM unnest(%(level)s::smallint[], %(idx)s::bigint[], %(node)s::bytea[])
@@ -45,7 +45,8 @@ WITH new_events AS (
     ON CONFLICT (stream) DO UPDATE SET version = excluded.version
 ), new_command AS (
     INSERT INTO ledger_commands (command_id, first_seq, last_seq)
-    VALUES (%(command_id)s, %(first_seq)s, %(last_seq)s)
+    SELECT * FROM unnest(%(commands)s::text[], %(first_seqs)s::bigint[],
+                         %(last_seqs)s::bigint[])
 )
 UPDATE ledger_head SET size = %(new_size)s, hash = %(new_hash)s,
        recorded_at = %(recorded_at)s
@@ -96,16 +97,17 @@ def write_append(
     event_rows: Sequence[Sequence[object]],
     node_rows: Sequence[tuple[int, int, bytes]],
     stream_rows: Sequence[tuple[str, int]],
-    command_row: tuple[str, int, int],
+    command_rows: Sequence[tuple[str, int, int]],
     head_row: tuple[int, bytes, str],
 ) -> None:
-    """Insert the events, nodes, stream versions and command, and move the head.
+    """Insert the events, nodes, stream versions and commands, and move the head.
 
     An event row is (seq, stream, version, type, schema, actor, command_id,
-    occurred_at, recorded_at, key_id, hash, envelope); the command row is
+    occurred_at, recorded_at, key_id, hash, envelope); a command row is
     (command_id, first_seq, last_seq) and the head row (size, hash, recorded_at).
     """
     columns = list(zip(*event_rows, strict=True))
+    commands, first_seqs, last_seqs = zip(*command_rows, strict=True)
     levels, idxs, nodes = zip(*node_rows, strict=True) if node_rows else ((), (), ())
     params: dict[str, object] = {
         "seq": list(columns[0]),
@@ -118,9 +120,10 @@ def write_append(
         "key_id": list(columns[9]),
         "hash": list(columns[10]),
         "envelope": list(columns[11]),
-        "command_id": command_row[0],
-        "first_seq": command_row[1],
-        "last_seq": command_row[2],
+        "command_id": list(columns[6]),
+        "commands": list(commands),
+        "first_seqs": list(first_seqs),
+        "last_seqs": list(last_seqs),
         "new_size": head_row[0],
         "new_hash": head_row[1],
         "recorded_at": head_row[2],

@@ -833,8 +833,8 @@ class CommandBatch:
     others are authorized with, so the batch appends its pending events first and
     records them one by one through `Service.handle`.
 
-    All events of one transaction share one `command_id` (the transaction's) and
-    one `recorded_at`.
+    Every command keeps a `command_id` of its own; the events of one transaction
+    share one `recorded_at`.
     """
 
     def __init__(
@@ -964,23 +964,25 @@ class CommandBatch:
         if not self._pending:
             return 0
         versions = dict(self._expected)
-        chunks: list[tuple[list[NewEvent], dict[str, int]]] = []
-        chunk: list[NewEvent] = []
+        chunks: list[tuple[list[list[NewEvent]], dict[str, int]]] = []
+        chunk: list[list[NewEvent]] = []  # the events of each command
+        count = 0
         expected: dict[str, int] = {}
         for events in self._pending:
-            if chunk and len(chunk) + len(events) > self.size:
+            if chunk and count + len(events) > self.size:
                 chunks.append((chunk, expected))
-                chunk, expected = [], {}
+                chunk, count, expected = [], 0, {}
             for event in events:
                 expected.setdefault(event.stream, versions[event.stream])
                 versions[event.stream] += 1
-            chunk.extend(events)
+            chunk.append(events)
+            count += len(events)
         chunks.append((chunk, expected))
         done = 0
         try:
-            for events, expected in chunks:
-                recorded = self.service.store.append(
-                    events, expected, projectors=self.projectors
+            for commands, expected in chunks:
+                recorded = self.service.store.append_commands(
+                    commands, expected, projectors=self.projectors
                 )
                 self.service._advance_directory(recorded)
                 done += len(recorded)

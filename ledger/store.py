@@ -301,6 +301,20 @@ class _Item:
     signer: SigningKey
 
 
+def _command_rows(
+    prepared: Sequence[_Prepared], first_seq: int
+) -> list[tuple[str, int, int]]:
+    """Return (command_id, first_seq, last_seq) of each command among `prepared`."""
+    rows: list[tuple[str, int, int]] = []
+    for seq, p in enumerate(prepared, start=first_seq):
+        cid = p.meta["command_id"]
+        if rows and rows[-1][0] == cid:
+            rows[-1] = (cid, rows[-1][1], seq)
+        else:
+            rows.append((cid, seq, seq))
+    return rows
+
+
 def _event_from_text(text: str | bytes, seq: int = 0) -> RecordedEvent:
     try:
         obj = json.loads(text)
@@ -400,10 +414,10 @@ def _sqlite_write(
     event_rows: Sequence[tuple[object, ...]],
     node_rows: Sequence[tuple[int, int, bytes]],
     stream_rows: Sequence[tuple[str, int]],
-    command_row: tuple[str, int, int],
+    command_rows: Sequence[tuple[str, int, int]],
     head_row: tuple[int, bytes, str],
 ) -> None:
-    """Insert the events, nodes, stream versions and command, and move the head."""
+    """Insert the events, nodes, stream versions and commands, and move the head."""
     cursor = _sqlite_cursor(connection)
     sql = ""
     try:
@@ -411,7 +425,7 @@ def _sqlite_write(
             (_SQLITE_INSERT_EVENTS, event_rows),
             (_SQLITE_INSERT_NODES, node_rows),
             (_SQLITE_UPSERT_STREAMS, stream_rows),
-            (_SQLITE_INSERT_COMMAND, (command_row,)),
+            (_SQLITE_INSERT_COMMAND, command_rows),
             (_SQLITE_UPDATE_HEAD, (head_row,)),
         ):
             cursor.executemany(sql, rows)
@@ -609,6 +623,38 @@ class EventStore:
             projectors=projectors,
         )
 
+    def append_commands(
+        self,
+        commands: Sequence[Sequence[NewEvent]],
+        expected_versions: Mapping[str, int] | None = None,
+        *,
+        projectors: Sequence[Projector] = (),
+    ) -> list[RecordedEvent]:
+        """Append several commands' events in one all-or-nothing transaction.
+
+        Each command gets a command id of its own (every event of one command shares
+        it, as in `append`), so a batch of commands is not mistaken for one command.
+        `expected_versions` and `projectors` work as in `append`.
+
+        Raises:
+            EventRejectedError: an event breaks the envelope rules, or it targets a
+                stream of kind `ledger`.
+            ConcurrencyError: a stream's version differs from the expected one.
+            KeyMaterialError: the signer is not a registered, unrevoked ledger key.
+            StorageError: the database failed.
+        """
+        items: list[_Item] = []
+        ids: list[str] = []
+        for command in commands:
+            cid = uuid.uuid4().hex
+            for event_ in command:
+                self._refuse_reserved(event_)
+                items.append(_Item(event_, self.signer))
+                ids.append(cid)
+        return self._append(
+            items, expected_versions, projectors=projectors, item_commands=ids
+        )
+
     @staticmethod
     def _refuse_reserved(event_: NewEvent) -> None:
         if stream_kind(event_.stream) == "ledger":
@@ -627,7 +673,13 @@ class EventStore:
         correlation: str | None = None,
         projectors: Sequence[Projector] = (),
         genesis: bool = False,
+        item_commands: Sequence[str] | None = None,
     ) -> list[RecordedEvent]:
+        """Append `items` in one transaction.
+
+        `item_commands` gives each item's (generated) command id when the items are
+        several commands; otherwise all items are one command, `command_id` or a new id.
+        """
         if not items:
             return []
         expected = dict(expected_versions or {})
@@ -640,11 +692,16 @@ class EventStore:
         # A command id the caller did not give cannot have been seen: skip the lookup.
         generated = command_id is None
         cid = uuid.uuid4().hex if command_id is None else command_id
-        base_meta = self._base_meta(cid, causation, correlation)
-        prepared = [
-            self._prepare(i, item, base_meta, len(items))
-            for i, item in enumerate(items)
-        ]
+        ids = [cid] * len(items) if item_commands is None else item_commands
+        metas: dict[str, dict[str, str]] = {}
+        prepared = []
+        for i, (item, item_cid) in enumerate(zip(items, ids, strict=True)):
+            base_meta = metas.get(item_cid)
+            if base_meta is None:
+                base_meta = metas[item_cid] = self._base_meta(
+                    item_cid, causation, correlation
+                )
+            prepared.append(self._prepare(i, item, base_meta, len(items)))
         try:
             with self.engine.begin() as connection:
                 recorded, tip = self._append_locked(
@@ -761,6 +818,8 @@ class EventStore:
         projectors: Sequence[Projector],
         genesis: bool,
     ) -> tuple[list[RecordedEvent], _Tip | None]:
+        # `cid` is the command looked up when `check_command`; each prepared event
+        # carries its own command id in its meta (several commands may share a batch).
         # (1) Take the append lock and read the head.
         #
         # PostgreSQL: SELECT ... FOR UPDATE on the single ledger_head row. SQLite: the
@@ -914,7 +973,7 @@ class EventStore:
                     event_.type,
                     event_.schema,
                     event_.actor,
-                    cid,
+                    p.meta["command_id"],
                     occurred_at,
                     recorded_at,
                     item.signer.key_id,
@@ -951,16 +1010,16 @@ class EventStore:
             (stream, versions[stream])
             for stream in sorted({p.item.event.stream for p in prepared})
         ]
-        command_row = (cid, size + 1, new_size)
+        command_rows = _command_rows(prepared, size + 1)
         head_row = (new_size, prev, recorded_at)
         if sqlite_state is None:
             # One statement instead of five: fewer round trips and executions.
             postgres.write_append(
-                connection, event_rows, node_rows, stream_rows, command_row, head_row
+                connection, event_rows, node_rows, stream_rows, command_rows, head_row
             )
         else:
             _sqlite_write(
-                connection, event_rows, node_rows, stream_rows, command_row, head_row
+                connection, event_rows, node_rows, stream_rows, command_rows, head_row
             )
         # (7) The key registry follows the key events in the same transaction.
         if key_inserts:

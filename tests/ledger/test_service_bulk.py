@@ -7,6 +7,7 @@ password once and signs later for its own person only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -135,9 +136,33 @@ class TestHandleMany:
         assert head.esignatures == 3
 
     def test_transactions_hold_about_size_events(self, service: Service) -> None:
+        transactions: list[int] = []
+
+        class Counting:  # a projector runs once in every append transaction
+            def apply(self, connection: object, events: Sequence[object]) -> None:
+                transactions.append(len(events))
+
+        service.handle_many(
+            items(service, ["QP-01", "QP-02", "QP-03"]), size=4, projectors=[Counting()]
+        )
+        assert transactions == [4, 4, 4]
+
+    def test_every_command_of_a_batch_keeps_its_own_command_id(
+        self, service: Service
+    ) -> None:
         first = service.store.size() + 1
-        service.handle_many(items(service, ["QP-01", "QP-02", "QP-03"]), size=4)
-        assert len(command_ids(service.store, first)) == 3
+        batch = items(service, ["QP-01", "QP-02", "QP-03"])
+        service.handle_many(batch, size=4)
+        recorded = list(service.store.read(first))
+        assert len(command_ids(service.store, first)) == len(batch) == len(recorded)
+        # A command repeated with its id is recognised and appends nothing.
+        again = service.handle(
+            batch[0].command,
+            batch[0].actor,
+            command_id=recorded[0].meta["command_id"],
+        )
+        assert again == recorded[:1]
+        assert service.store.size() == first - 1 + len(recorded)
 
     def test_a_broken_rule_in_the_middle_stores_nothing(self, service: Service) -> None:
         batch = items(service, ["QP-01", "QP-02"])

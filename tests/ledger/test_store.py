@@ -210,6 +210,34 @@ def test_command_id_replay_returns_the_same_events_and_appends_nothing(
     assert store.events_for_command("cmd-unknown") == []
 
 
+def test_commands_appended_together_keep_a_command_id_each(store: EventStore) -> None:
+    recorded = store.append_commands(
+        [
+            [new_event(), new_event(stream="finding/1", type="finding.raised")],
+            [new_event(stream="finding/2", type="finding.raised")],
+        ],
+        {"document/QP-07": 0},
+    )
+    assert [e.seq for e in recorded] == [2, 3, 4]
+    first, second = recorded[0].meta["command_id"], recorded[2].meta["command_id"]
+    assert recorded[1].meta["command_id"] == first
+    assert first != second
+    assert store.events_for_command(first) == recorded[:2]
+    assert store.events_for_command(second) == recorded[2:]
+    # Each is a command of its own: repeating one appends nothing.
+    assert store.append([new_event()], command_id=second) == recorded[2:]
+    assert store.size() == 4
+
+
+def test_commands_appended_together_fail_together(store: EventStore) -> None:
+    with pytest.raises(ConcurrencyError):
+        store.append_commands(
+            [[new_event()], [new_event(stream="finding/1", type="finding.raised")]],
+            {"finding/1": 3},
+        )
+    assert store.size() == 1
+
+
 def test_replay_wins_over_a_stale_expected_version(store: EventStore) -> None:
     first = store.append([new_event()], {"document/QP-07": 0}, command_id="cmd-1")
     assert (
