@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
+from operator import itemgetter
 from typing import Protocol
 
-from sqlalchemy import Connection, Table, and_, bindparam, select, update
+from sqlalchemy import Connection, Table, select
 
 from ledger.canonical import JSONValue, canonical_bytes
 from ledger.envelope import RecordedEvent
@@ -75,12 +77,24 @@ class Batch:
         self._tables = {t.name: t for t in tables}
         self._keys = {t.name: key_columns(t) for t in tables}
         self._columns = {t.name: tuple(c.name for c in t.columns) for t in tables}
+        # The data columns of a version: what a new version must change to exist.
+        self._data = {
+            t.name: itemgetter(
+                *(
+                    c.name
+                    for c in t.columns
+                    if c.name not in (*self._keys[t.name], "valid_from", "valid_to")
+                )
+            )
+            for t in tables
+        }
         # table -> record id -> key tuple -> current version
         self._current: dict[str, dict[str, dict[tuple[str, ...], _Current]]] = {
             t.name: {} for t in tables
         }
         self._inserts: dict[str, list[Row]] = {t.name: [] for t in tables}
-        self._closes: dict[str, list[Row]] = {t.name: [] for t in tables}
+        # The stored current versions to end, with the seq that ends them.
+        self._closes: dict[str, list[tuple[Row, int]]] = {t.name: [] for t in tables}
 
     # -- loading -----------------------------------------------------------------
     def prefetch(self, ids: Iterable[str]) -> None:
@@ -136,28 +150,24 @@ class Batch:
         self, table: Table, key: Sequence[str], seq: int, values: Mapping[str, object]
     ) -> None:
         """Make `values` the current version of `key` from `seq` on (missing: NULL)."""
-        names = self._keys[table.name]
-        row: Row = dict.fromkeys(self._columns[table.name])
+        name = table.name
+        row: Row = dict.fromkeys(self._columns[name])
         row.update(values)
-        row.update(zip(names, key, strict=True))
+        row.update(zip(self._keys[name], key, strict=True))
         row["valid_from"] = seq
         row["valid_to"] = None
         record = self._record(table, key[0])
         tkey = tuple(key)
         current = record.get(tkey)
         if current is not None:
-            if all(
-                current.row[c] == row[c]
-                for c in row
-                if c not in ("valid_from", "valid_to")
-            ):
+            data = self._data[name]
+            if data(current.row) == data(row):
                 return  # nothing changed: no new version
-            if current.new and current.row["valid_from"] == seq:
-                current.row.update(row)  # a second change by the same event
+            if self._replaced_in_place(current, row, seq):
                 return
             self._end(table, current, seq)
         record[tkey] = _Current(row=row, new=True)
-        self._inserts[table.name].append(row)
+        self._inserts[name].append(row)
 
     def update(
         self, table: Table, key: Sequence[str], seq: int, **changes: object
@@ -167,10 +177,28 @@ class Batch:
         Raises:
             KeyError: the record has no current row (an event out of its lifecycle).
         """
-        current = self.get(table, *key)
+        record = self._record(table, key[0])
+        tkey = tuple(key)
+        current = record.get(tkey)
         if current is None:
             raise KeyError(f"{table.name} {'/'.join(key)} has no current row")
-        self.put(table, key, seq, {**current, **changes})
+        old = current.row
+        if all(old[column] == value for column, value in changes.items()):
+            return  # nothing changed: no new version
+        row = {**old, **changes, "valid_from": seq, "valid_to": None}
+        if self._replaced_in_place(current, row, seq):
+            return
+        self._end(table, current, seq)
+        record[tkey] = _Current(row=row, new=True)
+        self._inserts[table.name].append(row)
+
+    @staticmethod
+    def _replaced_in_place(current: _Current, row: Row, seq: int) -> bool:
+        """A second change by the event that made `current`: change that version."""
+        if current.new and current.row["valid_from"] == seq:
+            current.row.update(row)
+            return True
+        return False
 
     def end(self, table: Table, key: Sequence[str], seq: int) -> None:
         """End the current version of `key` at `seq` (the record stops existing)."""
@@ -183,31 +211,23 @@ class Batch:
         if current.new:
             if current.row["valid_from"] == seq:
                 # Born and ended by the same event: it never existed at any position.
-                self._inserts[table.name].remove(current.row)
+                inserts = self._inserts[table.name]
+                del inserts[next(i for i, r in enumerate(inserts) if r is current.row)]
             else:
                 current.row["valid_to"] = seq
             return
-        close = {f"k_{k}": current.row[k] for k in self._keys[table.name]}
-        close["k_valid_from"] = current.row["valid_from"]
-        close["new_valid_to"] = seq
-        self._closes[table.name].append(close)
+        self._closes[table.name].append((current.row, seq))
 
     def flush(self) -> None:
-        """Write the pending closes and inserts: one executemany per table."""
+        """Write the pending closes and inserts: one statement per table and kind."""
+        writer = _writer(self._conn.dialect.name)
         for name, table in self._tables.items():
             closes = self._closes[name]
             if closes:
-                cond = [table.c[k] == bindparam(f"k_{k}") for k in self._keys[name]]
-                cond.append(table.c.valid_from == bindparam("k_valid_from"))
-                stmt = (
-                    update(table)
-                    .where(and_(*cond))
-                    .values(valid_to=bindparam("new_valid_to"))
-                )
-                self._conn.execute(stmt, closes)
+                writer.close(self._conn, table, closes)
             inserts = self._inserts[name]
             if inserts:
-                self._conn.execute(table.insert(), inserts)
+                writer.insert(self._conn, table, inserts)
             self._closes[name] = []
             self._inserts[name] = []
         # Written rows are stored rows now: later changes close them by UPDATE.
@@ -215,6 +235,106 @@ class Batch:
             for record in records.values():
                 for current in record.values():
                     current.new = False
+
+
+class _Writer(Protocol):
+    def insert(self, conn: Connection, table: Table, rows: Sequence[Row]) -> None: ...
+
+    def close(
+        self, conn: Connection, table: Table, closes: Sequence[tuple[Row, int]]
+    ) -> None: ...
+
+
+class _SQLiteWriter:
+    """executemany of plain SQL on the driver: SQLite runs it without a round trip."""
+
+    def insert(self, conn: Connection, table: Table, rows: Sequence[Row]) -> None:
+        sql, get = _sqlite_insert(table)
+        conn.exec_driver_sql(sql, [get(row) for row in rows])
+
+    def close(
+        self, conn: Connection, table: Table, closes: Sequence[tuple[Row, int]]
+    ) -> None:
+        sql, get = _sqlite_close(table)
+        conn.exec_driver_sql(sql, [(seq, *get(row)) for row, seq in closes])
+
+
+class _PostgresWriter:
+    """One statement per table and kind: the rows travel as one array per column."""
+
+    def insert(self, conn: Connection, table: Table, rows: Sequence[Row]) -> None:
+        sql, columns = _pg_insert(table)
+        conn.exec_driver_sql(sql, tuple([row[c] for row in rows] for c in columns))
+
+    def close(
+        self, conn: Connection, table: Table, closes: Sequence[tuple[Row, int]]
+    ) -> None:
+        sql, columns = _pg_close(table)
+        params = [[row[c] for row, _ in closes] for c in columns]
+        params.append([seq for _, seq in closes])
+        conn.exec_driver_sql(sql, tuple(params))
+
+
+def _version_key(table: Table) -> tuple[str, ...]:
+    """The columns that name one row version: the record's key and `valid_from`."""
+    return (*key_columns(table), "valid_from")
+
+
+@cache
+def _sqlite_insert(table: Table) -> tuple[str, itemgetter[tuple[object, ...]]]:
+    columns = [c.name for c in table.columns]
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join('?' * len(columns))})"
+    )
+    return sql, itemgetter(*columns)
+
+
+@cache
+def _sqlite_close(table: Table) -> tuple[str, itemgetter[tuple[object, ...]]]:
+    names = _version_key(table)
+    where = " AND ".join(f"{c} = ?" for c in names)
+    return f"UPDATE {table.name} SET valid_to = ? WHERE {where}", itemgetter(*names)
+
+
+_PG_TYPES = {
+    "TEXT": "text",
+    "BIGINT": "bigint",
+    "INTEGER": "integer",
+    "BOOLEAN": "boolean",
+}
+
+
+def _pg_arrays(table: Table, columns: Sequence[str]) -> str:
+    return ", ".join(
+        f"%s::{_PG_TYPES[str(table.c[c].type.compile())]}[]" for c in columns
+    )
+
+
+@cache
+def _pg_insert(table: Table) -> tuple[str, tuple[str, ...]]:
+    columns = tuple(c.name for c in table.columns)
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"SELECT * FROM unnest({_pg_arrays(table, columns)})"
+    )
+    return sql, columns
+
+
+@cache
+def _pg_close(table: Table) -> tuple[str, tuple[str, ...]]:
+    names = _version_key(table)
+    match = " AND ".join(f"t.{c} = v.{c}" for c in names)
+    sql = (
+        f"UPDATE {table.name} AS t SET valid_to = v.new_valid_to "
+        f"FROM unnest({_pg_arrays(table, names)}, %s::bigint[]) "
+        f"AS v({', '.join(names)}, new_valid_to) WHERE {match}"
+    )
+    return sql, names
+
+
+def _writer(dialect: str) -> _Writer:
+    return _PostgresWriter() if dialect == "postgresql" else _SQLiteWriter()
 
 
 def text(data: Mapping[str, JSONValue], key: str) -> str | None:

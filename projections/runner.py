@@ -112,13 +112,12 @@ def apply_events(
             f"projections {', '.join(behind_first)} are behind seq {first - 1}; "
             "catch up first"
         )
+    by_kind: dict[str, list[RecordedEvent]] = {}
+    for event in events:
+        by_kind.setdefault(stream_kind(event.stream), []).append(event)
     for projection in projections:
         pos = current[projection.name]
-        relevant = [
-            e
-            for e in events
-            if e.seq > pos and stream_kind(e.stream) == projection.kind
-        ]
+        relevant = [_upcast(e) for e in by_kind.get(projection.kind, ()) if e.seq > pos]
         if not relevant:
             continue
         batch = Batch(connection, projection.tables)
