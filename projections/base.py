@@ -70,10 +70,24 @@ class _Current:
 
 
 class Batch:
-    """Per-batch cache of current rows and the pending writes of one transaction."""
+    """Cache of current rows and the pending writes of one transaction.
 
-    def __init__(self, connection: Connection, tables: Sequence[Table]) -> None:
+    A batch of the incremental path writes every new version at `flush`. A batch
+    made with `hold=True` (a rebuild: one transaction from empty tables) keeps a
+    version in memory while it is current and writes it once, when it ends or when
+    its record has not been touched for `KEEP_FLUSHES` flushes, so most versions are
+    inserted once with their `valid_to` and never updated; the last
+    `flush(final=True)` writes the rest. It knows which records it has written, so
+    a record it has not seen is known to have no rows without a query.
+    """
+
+    KEEP_FLUSHES = 8
+
+    def __init__(
+        self, connection: Connection, tables: Sequence[Table], *, hold: bool = False
+    ) -> None:
         self._conn = connection
+        self._hold = hold
         self._tables = {t.name: t for t in tables}
         self._keys = {t.name: key_columns(t) for t in tables}
         self._columns = {t.name: tuple(c.name for c in t.columns) for t in tables}
@@ -92,9 +106,15 @@ class Batch:
         self._current: dict[str, dict[str, dict[tuple[str, ...], _Current]]] = {
             t.name: {} for t in tables
         }
-        self._inserts: dict[str, list[Row]] = {t.name: [] for t in tables}
+        # The versions not written yet, by identity (a version may be dropped again).
+        self._inserts: dict[str, dict[int, Row]] = {t.name: {} for t in tables}
         # The stored current versions to end, with the seq that ends them.
         self._closes: dict[str, list[tuple[Row, int]]] = {t.name: [] for t in tables}
+        # hold: the flush count at which each cached record was last touched, and
+        # the records that have rows in the database.
+        self._flushes = 0
+        self._touched: dict[str, dict[str, int]] = {t.name: {} for t in tables}
+        self._written: dict[str, set[str]] = {t.name: set() for t in tables}
 
     # -- loading -----------------------------------------------------------------
     def prefetch(self, ids: Iterable[str]) -> None:
@@ -104,9 +124,12 @@ class Batch:
             wanted = sorted({i for i in ids if i not in cache})
             if not wanted:
                 continue
-            id_col = table.c[self._keys[name][0]]
             for i in wanted:
                 cache[i] = {}
+            if self._hold:
+                written = self._written[name]
+                wanted = [i for i in wanted if i in written]
+            id_col = table.c[self._keys[name][0]]
             for start in range(0, len(wanted), _IN_CHUNK):
                 chunk = wanted[start : start + _IN_CHUNK]
                 stmt = select(table).where(
@@ -118,7 +141,9 @@ class Batch:
                     cache[key[0]][key] = _Current(row=row, new=False)
 
     def _record(self, table: Table, rid: str) -> dict[tuple[str, ...], _Current]:
-        cache = self._current[table.name]
+        name = table.name
+        self._touched[name][rid] = self._flushes
+        cache = self._current[name]
         if rid not in cache:
             self.prefetch_one(table, rid)
         return cache[rid]
@@ -127,6 +152,8 @@ class Batch:
         """Load the current rows of one record in one table."""
         cache = self._current[table.name]
         cache[rid] = {}
+        if self._hold and rid not in self._written[table.name]:
+            return
         id_col = table.c[self._keys[table.name][0]]
         stmt = select(table).where(id_col == rid, table.c.valid_to.is_(None))
         for db_row in self._conn.execute(stmt):
@@ -167,7 +194,7 @@ class Batch:
                 return
             self._end(table, current, seq)
         record[tkey] = _Current(row=row, new=True)
-        self._inserts[name].append(row)
+        self._inserts[name][id(row)] = row
 
     def update(
         self, table: Table, key: Sequence[str], seq: int, **changes: object
@@ -190,7 +217,7 @@ class Batch:
             return
         self._end(table, current, seq)
         record[tkey] = _Current(row=row, new=True)
-        self._inserts[table.name].append(row)
+        self._inserts[table.name][id(row)] = row
 
     @staticmethod
     def _replaced_in_place(current: _Current, row: Row, seq: int) -> bool:
@@ -211,30 +238,60 @@ class Batch:
         if current.new:
             if current.row["valid_from"] == seq:
                 # Born and ended by the same event: it never existed at any position.
-                inserts = self._inserts[table.name]
-                del inserts[next(i for i, r in enumerate(inserts) if r is current.row)]
+                del self._inserts[table.name][id(current.row)]
             else:
                 current.row["valid_to"] = seq
             return
         self._closes[table.name].append((current.row, seq))
 
-    def flush(self) -> None:
-        """Write the pending closes and inserts: one statement per table and kind."""
+    def flush(self, *, final: bool = False) -> None:
+        """Write the pending closes and inserts: one statement per table and kind.
+
+        With `hold`, current versions stay in memory unless their record is evicted
+        (untouched for `KEEP_FLUSHES` flushes) or `final` is set.
+        """
         writer = _writer(self._conn.dialect.name)
+        self._flushes += 1
         for name, table in self._tables.items():
             closes = self._closes[name]
             if closes:
                 writer.close(self._conn, table, closes)
-            inserts = self._inserts[name]
-            if inserts:
-                writer.insert(self._conn, table, inserts)
-            self._closes[name] = []
-            self._inserts[name] = []
-        # Written rows are stored rows now: later changes close them by UPDATE.
-        for records in self._current.values():
-            for record in records.values():
-                for current in record.values():
-                    current.new = False
+                self._closes[name] = []
+            pending = self._inserts[name]
+            if self._hold and not final:
+                evicted = self._evict(name)
+                rows = [
+                    r
+                    for r in pending.values()
+                    if r["valid_to"] is not None or id(r) in evicted
+                ]
+                for row in rows:
+                    del pending[id(row)]
+            else:
+                rows = list(pending.values())
+                pending.clear()
+                for record in self._current[name].values():
+                    for current in record.values():
+                        current.new = False  # stored now: later changes UPDATE it
+            if rows:
+                writer.insert(self._conn, table, rows)
+                first = self._keys[name][0]
+                self._written[name].update(str(r[first]) for r in rows)
+
+    def _evict(self, name: str) -> set[int]:
+        """Drop the records untouched for `KEEP_FLUSHES` flushes from the cache;
+        return the identities of their versions that must be written now."""
+        oldest = self._flushes - self.KEEP_FLUSHES
+        touched = self._touched[name]
+        stale = [rid for rid, at in touched.items() if at < oldest]
+        cache = self._current[name]
+        evicted: set[int] = set()
+        for rid in stale:
+            del touched[rid]
+            for current in cache.pop(rid, {}).values():
+                if current.new:
+                    evicted.add(id(current.row))
+        return evicted
 
 
 class _Writer(Protocol):
@@ -307,7 +364,7 @@ _PG_TYPES = {
 
 def _pg_arrays(table: Table, columns: Sequence[str]) -> str:
     return ", ".join(
-        f"%s::{_PG_TYPES[str(table.c[c].type.compile())]}[]" for c in columns
+        f"%b::{_PG_TYPES[str(table.c[c].type.compile())]}[]" for c in columns
     )
 
 
@@ -327,7 +384,7 @@ def _pg_close(table: Table) -> tuple[str, tuple[str, ...]]:
     match = " AND ".join(f"t.{c} = v.{c}" for c in names)
     sql = (
         f"UPDATE {table.name} AS t SET valid_to = v.new_valid_to "
-        f"FROM unnest({_pg_arrays(table, names)}, %s::bigint[]) "
+        f"FROM unnest({_pg_arrays(table, names)}, %b::bigint[]) "
         f"AS v({', '.join(names)}, new_valid_to) WHERE {match}"
     )
     return sql, names

@@ -26,7 +26,13 @@ from projections.documents import DocumentsProjection
 from projections.errors import ProjectionError
 from projections.findings import FindingsProjection
 from projections.indicators import IndicatorsProjection
-from projections.models import create_all, drop_all, projection_positions
+from projections.models import (
+    create_all,
+    create_indexes,
+    create_tables,
+    drop_all,
+    projection_positions,
+)
 from projections.reviews import ReviewsProjection
 from projections.units import UnitsProjection
 from projections.users import UsersProjection
@@ -112,9 +118,7 @@ def apply_events(
             f"projections {', '.join(behind_first)} are behind seq {first - 1}; "
             "catch up first"
         )
-    by_kind: dict[str, list[RecordedEvent]] = {}
-    for event in events:
-        by_kind.setdefault(stream_kind(event.stream), []).append(event)
+    by_kind = _by_kind(events)
     for projection in projections:
         pos = current[projection.name]
         relevant = [_upcast(e) for e in by_kind.get(projection.kind, ()) if e.seq > pos]
@@ -133,6 +137,14 @@ def apply_events(
             .values(position=bindparam("p"))
         )
         connection.execute(stmt, behind)
+
+
+def _by_kind(events: Iterable[RecordedEvent]) -> dict[str, list[RecordedEvent]]:
+    """Group events by stream kind, each group in seq order."""
+    by_kind: dict[str, list[RecordedEvent]] = {}
+    for event in events:
+        by_kind.setdefault(stream_kind(event.stream), []).append(event)
+    return by_kind
 
 
 def _stored_events(
@@ -224,20 +236,32 @@ def rebuild(
 ) -> int:
     """Drop and recreate every read-model table and replay the ledger into them.
 
-    Replays events 1..`upto` (default: the whole ledger) in batches of `BATCH_SIZE`,
-    streaming from the store so memory stays bounded. Returns the position reached.
-    Run it while no appends go through the inline projector of this database.
+    Replays events 1..`upto` (default: the whole ledger), streamed from the store in
+    batches of `BATCH_SIZE`, in ONE transaction: readers see the old read models or
+    the new ones, never half of a rebuild, and a failed rebuild leaves the old ones.
+    The batches hold each row version in memory while it is current (`Batch(hold=True)`),
+    so most versions are inserted once and never updated, and the secondary indexes
+    are built after the rows are in. Returns the position reached. Run it while no
+    appends go through the inline projector of this database.
     """
-    drop_all(engine)
-    create_all(engine)
     last = store.size() if upto is None else upto
     with engine.begin() as conn:
-        positions(conn, projections)
-    if last == 0:
-        return 0
-    for chunk in _chunks(store.read(1, last, batch=BATCH_SIZE)):
-        with engine.begin() as conn:
-            apply_events(conn, chunk, projections)
-        if progress is not None:
-            progress(chunk[-1].seq, last)
+        drop_all(conn)
+        create_tables(conn)
+        batches = [(p, Batch(conn, p.tables, hold=True)) for p in projections]
+        for chunk in _chunks(store.read(1, last, batch=BATCH_SIZE)) if last else ():
+            by_kind = _by_kind(chunk)
+            for projection, batch in batches:
+                for event in by_kind.get(projection.kind, ()):
+                    projection.apply(batch, _upcast(event))
+                batch.flush()
+            if progress is not None:
+                progress(chunk[-1].seq, last)
+        for _, batch in batches:
+            batch.flush(final=True)
+        create_indexes(conn)
+        conn.execute(
+            projection_positions.insert(),
+            [{"name": p.name, "position": last} for p in projections],
+        )
     return last
