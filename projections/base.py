@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Table, select
 
 from ledger.canonical import JSONValue, canonical_bytes
 from ledger.envelope import RecordedEvent
-from projections.models import key_columns
+from projections.models import VERSION_COLUMNS, key_columns, span_of
 
 Row = dict[str, object]
 _IN_CHUNK = 500
@@ -97,7 +97,7 @@ class Batch:
                 *(
                     c.name
                     for c in t.columns
-                    if c.name not in (*self._keys[t.name], "valid_from", "valid_to")
+                    if c.name not in (*self._keys[t.name], *VERSION_COLUMNS)
                 )
             )
             for t in tables
@@ -183,6 +183,7 @@ class Batch:
         row.update(zip(self._keys[name], key, strict=True))
         row["valid_from"] = seq
         row["valid_to"] = None
+        row["span"] = 0
         record = self._record(table, key[0])
         tkey = tuple(key)
         current = record.get(tkey)
@@ -212,7 +213,7 @@ class Batch:
         old = current.row
         if all(old[column] == value for column, value in changes.items()):
             return  # nothing changed: no new version
-        row = {**old, **changes, "valid_from": seq, "valid_to": None}
+        row = {**old, **changes, "valid_from": seq, "valid_to": None, "span": 0}
         if self._replaced_in_place(current, row, seq):
             return
         self._end(table, current, seq)
@@ -241,6 +242,7 @@ class Batch:
                 del self._inserts[table.name][id(current.row)]
             else:
                 current.row["valid_to"] = seq
+                current.row["span"] = span_of(_int(current.row["valid_from"]), seq)
             return
         self._closes[table.name].append((current.row, seq))
 
@@ -313,7 +315,13 @@ class _SQLiteWriter:
         self, conn: Connection, table: Table, closes: Sequence[tuple[Row, int]]
     ) -> None:
         sql, get = _sqlite_close(table)
-        conn.exec_driver_sql(sql, [(seq, *get(row)) for row, seq in closes])
+        conn.exec_driver_sql(
+            sql,
+            [
+                (seq, span_of(_int(row["valid_from"]), seq), *get(row))
+                for row, seq in closes
+            ],
+        )
 
 
 class _PostgresWriter:
@@ -329,7 +337,14 @@ class _PostgresWriter:
         sql, columns = _pg_close(table)
         params = [[row[c] for row, _ in closes] for c in columns]
         params.append([seq for _, seq in closes])
+        params.append([span_of(_int(row["valid_from"]), seq) for row, seq in closes])
         conn.exec_driver_sql(sql, tuple(params))
+
+
+def _int(value: object) -> int:
+    if not isinstance(value, int):  # pragma: no cover - valid_from is NOT NULL
+        raise TypeError(f"valid_from must be an integer, not {value!r}")
+    return value
 
 
 def _version_key(table: Table) -> tuple[str, ...]:
@@ -351,7 +366,8 @@ def _sqlite_insert(table: Table) -> tuple[str, itemgetter[tuple[object, ...]]]:
 def _sqlite_close(table: Table) -> tuple[str, itemgetter[tuple[object, ...]]]:
     names = _version_key(table)
     where = " AND ".join(f"{c} = ?" for c in names)
-    return f"UPDATE {table.name} SET valid_to = ? WHERE {where}", itemgetter(*names)
+    sql = f"UPDATE {table.name} SET valid_to = ?, span = ? WHERE {where}"
+    return sql, itemgetter(*names)
 
 
 _PG_TYPES = {
@@ -383,9 +399,9 @@ def _pg_close(table: Table) -> tuple[str, tuple[str, ...]]:
     names = _version_key(table)
     match = " AND ".join(f"t.{c} = v.{c}" for c in names)
     sql = (
-        f"UPDATE {table.name} AS t SET valid_to = v.new_valid_to "
-        f"FROM unnest({_pg_arrays(table, names)}, %b::bigint[]) "
-        f"AS v({', '.join(names)}, new_valid_to) WHERE {match}"
+        f"UPDATE {table.name} AS t SET valid_to = v.new_valid_to, span = v.new_span "
+        f"FROM unnest({_pg_arrays(table, names)}, %b::bigint[], %b::integer[]) "
+        f"AS v({', '.join(names)}, new_valid_to, new_span) WHERE {match}"
     )
     return sql, names
 

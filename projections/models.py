@@ -3,8 +3,15 @@
 Every row version carries `valid_from` (the seq of the event that produced it,
 inclusive) and `valid_to` (the seq of the event that replaced or ended it,
 exclusive; NULL while current). The state as known after the ledger prefix 1..n
-is therefore one indexed query: ``valid_from <= n AND (valid_to IS NULL OR
-valid_to > n)``.
+is the versions with ``valid_from <= n AND (valid_to IS NULL OR valid_to > n)``.
+
+That condition alone makes a database scan every version that ended after n, most
+of a register's history for an early n. So each version also carries `span`: 0
+while current, else the bit length of its lifetime ``valid_to - valid_from``. A
+version of span k that holds at n began in ``(n - 2**k, n]``, so the versions
+valid at n are found by one short index range per span on `(span, valid_from,
+valid_to)` (`projections.queries.visible`), about twice the rows of the answer
+at most, whatever n is. Registers of a unit have the same index led by `unit`.
 
 These tables are created by `create_all` and not by an Alembic migration on
 purpose: read models are derived and disposable. Changing their shape means
@@ -34,18 +41,33 @@ from sqlalchemy.schema import CreateTable
 metadata = MetaData()
 
 
+VERSION_COLUMNS = ("valid_from", "valid_to", "span")
+
+
+def span_of(valid_from: int, valid_to: int) -> int:
+    """Return the span of a version that ended: the bit length of its lifetime."""
+    return (valid_to - valid_from).bit_length()
+
+
 def _versioned(name: str, keys: tuple[str, ...], *columns: Column[object]) -> Table:
-    """Build a versioned table: key columns, `valid_from`, `valid_to`, then data."""
+    """Build a versioned table: key columns, `valid_from`, `valid_to`, `span`, data."""
     key_columns = [Column(k, Text, nullable=False) for k in keys]
+    by_unit = any(c.name == "unit" for c in columns)
     return Table(
         name,
         metadata,
         *key_columns,
         Column("valid_from", BigInteger, nullable=False, autoincrement=False),
         Column("valid_to", BigInteger, nullable=True),
+        Column("span", Integer, nullable=False),
         *columns,
         PrimaryKeyConstraint(*keys, "valid_from", name=f"pk_{name}"),
-        Index(f"ix_{name}_valid", "valid_to", "valid_from"),
+        Index(f"ix_{name}_asof", "span", "valid_from", "valid_to"),
+        *(
+            [Index(f"ix_{name}_unit_asof", "unit", "span", "valid_from", "valid_to")]
+            if by_unit
+            else []
+        ),
     )
 
 

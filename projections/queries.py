@@ -9,21 +9,24 @@ the ledger prefix 1..n ("as known at T"). Unit filters take a unit code and, unl
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from typing import Protocol
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Connection,
     Engine,
     Select,
     Table,
     and_,
-    or_,
+    bindparam,
     select,
+    text,
 )
 
 from ledger.canonical import JSONValue
@@ -247,13 +250,44 @@ def position(ledger: LedgerClock, as_of: datetime | None) -> int | None:
     return None if as_of is None else ledger.size_at(as_of)
 
 
-def visible(table: Table, n: int | None) -> ColumnElement[bool]:
-    """Return the condition for row versions valid at position `n` (None: current)."""
+def visible(
+    table: Table, n: int | None, units: Collection[str] | None = None
+) -> ColumnElement[bool]:
+    """Return the condition for row versions valid at position `n` (None: current).
+
+    One term per span (projections.models): the current versions that began by n,
+    and for each span k the ended versions that began in (n - 2**k, n] and ended
+    after n, so each term is one range of the index on (span, valid_from, valid_to).
+    With `units`, every term also names the units, for the index led by `unit`.
+    The SQL text is made once per table and bit length of n, so the statements that
+    use it are compiled once, not at every report.
+    """
+    c = table.c
     if n is None:
-        return table.c.valid_to.is_(None)
-    return and_(
-        table.c.valid_from <= n, or_(table.c.valid_to.is_(None), table.c.valid_to > n)
+        current = and_(c.span == 0, c.valid_to.is_(None))
+        return current if units is None else and_(c.unit.in_(sorted(units)), current)
+    top = n.bit_length() + 1  # 2**(top - 1) > n: every later span begins in [1, n]
+    clause = text(_visible_sql(table.name, top, units is not None))
+    values: list[BindParameter[object]] = [bindparam(f"{table.name}_n", n)]
+    if units is not None:
+        values.append(bindparam(f"{table.name}_units", sorted(units), expanding=True))
+    return clause.bindparams(*values).self_group()  # type: ignore[return-value]  # a boolean SQL fragment
+
+
+@cache
+def _visible_sql(name: str, top: int, by_unit: bool) -> str:
+    n = f":{name}_n"
+    unit = f"{name}.unit IN :{name}_units AND " if by_unit else ""
+    began = f"{name}.valid_from <= {n}"
+    ended = f"{name}.valid_to > {n}"
+    terms = [f"{unit}{name}.span = 0 AND {began}"]
+    terms.extend(
+        f"{unit}{name}.span = {k} AND {name}.valid_from > {n} - {1 << k} "
+        f"AND {began} AND {ended}"
+        for k in range(1, top)
     )
+    terms.append(f"{unit}{name}.span >= {top} AND {began} AND {ended}")
+    return "(" + " OR ".join(f"({term})" for term in terms) + ")"
 
 
 def _rows(

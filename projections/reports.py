@@ -157,19 +157,16 @@ def _document_facts(
 ) -> tuple[int, dict[str, JSONValue], list[JSONValue]]:
     """The documents known at n: their total, counts by status and overdue reviews."""
     c = documents.c
-    counted = select(c.status, func.count()).where(visible(documents, n))
+    counted = select(c.status, func.count()).where(visible(documents, n, scope))
     overdue = (
         select(c.doc_id, c.effective_revision, c.title, c.unit, c.next_review_due)
         .where(
-            visible(documents, n),
+            visible(documents, n, scope),
             c.effective_revision.is_not(None),
             c.next_review_due.is_not(None),
         )
         .order_by(_by_id(c.doc_id))
     )
-    if scope is not None:
-        counted = counted.where(c.unit.in_(sorted(scope)))
-        overdue = overdue.where(c.unit.in_(sorted(scope)))
     total = 0
     by_status: dict[str, JSONValue] = {}
     for status, count in conn.execute(counted.group_by(c.status)).all():
@@ -197,23 +194,20 @@ def _finding_facts(
     findings: the database counts them, and only the open ones and the dates of the
     closed ones are read (their criteria and evidence stay in the database)."""
     c = findings.c
-    counted = select(func.count()).where(visible(findings, n))
+    counted = (
+        select(func.count()).select_from(findings).where(visible(findings, n, scope))
+    )
     open_stmt = (
         select(c.finding_id, c.classification, c.unit, c.due_on)
         .where(
-            visible(findings, n),
+            visible(findings, n, scope),
             or_(c.status.is_(None), c.status != "closed"),
         )
         .order_by(_by_id(c.finding_id))
     )
     closed_stmt = select(c.raised_on, c.closed_on, c.due_on).where(
-        visible(findings, n), c.status == "closed", c.closed_on.is_not(None)
+        visible(findings, n, scope), c.status == "closed", c.closed_on.is_not(None)
     )
-    if scope is not None:
-        wanted = sorted(scope)
-        counted = counted.where(c.unit.in_(wanted))
-        open_stmt = open_stmt.where(c.unit.in_(wanted))
-        closed_stmt = closed_stmt.where(c.unit.in_(wanted))
     total = int(conn.execute(counted).scalar_one())
     open_rows = conn.execute(open_stmt).all()
     open_by_class: dict[str, JSONValue] = dict.fromkeys(CLASSIFICATIONS, 0)
@@ -260,11 +254,9 @@ def _indicator_rows(
     i = indicators.c
     stmt = (
         select(i.indicator_id, i.name, i.unit, i.measure, i.direction, i.status)
-        .where(visible(indicators, n))
+        .where(visible(indicators, n, scope))
         .order_by(i.indicator_id)
     )
-    if scope is not None:
-        stmt = stmt.where(i.unit.in_(sorted(scope)))
     rows = conn.execute(stmt).all()
     wanted = {str(r[0]) for r in rows}
     starts: dict[str, tuple[int, int]] = {}
@@ -276,23 +268,26 @@ def _indicator_rows(
         return found
 
     t = indicator_targets.c
-    targets: dict[str, list[tuple[tuple[int, int], str]]] = {}
-    for iid, effective_from, target in conn.execute(
+    target_stmt = (
         select(t.indicator_id, t.effective_from, t.target)
         .where(visible(indicator_targets, n))
         .order_by(t.indicator_id, t.effective_from)
-    ).all():
+    )
+    m = indicator_measurements.c
+    measured_stmt = select(m.indicator_id, m.period, m.value).where(
+        visible(indicator_measurements, n)
+    )
+    if scope is not None:  # a few indicators: found by their key
+        target_stmt = target_stmt.where(t.indicator_id.in_(sorted(wanted)))
+        measured_stmt = measured_stmt.where(m.indicator_id.in_(sorted(wanted)))
+    targets: dict[str, list[tuple[tuple[int, int], str]]] = {}
+    for iid, effective_from, target in conn.execute(target_stmt).all():
         if str(iid) in wanted:
             targets.setdefault(str(iid), []).append(
                 (start(str(effective_from)), _s(target))
             )
-    m = indicator_measurements.c
     measured: dict[str, list[tuple[str, str]]] = {}
-    for iid, period, value in conn.execute(
-        select(m.indicator_id, m.period, m.value).where(
-            visible(indicator_measurements, n)
-        )
-    ).all():
+    for iid, period, value in conn.execute(measured_stmt).all():
         if str(iid) in wanted:
             measured.setdefault(str(iid), []).append((str(period), _s(value)))
 
@@ -341,9 +336,7 @@ def _audit_counts(
 ) -> dict[str, dict[str, int]]:
     """The audits known at n counted by programme: planned, done and cancelled."""
     c = audits.c
-    stmt = select(c.programme, c.status, func.count()).where(visible(audits, n))
-    if scope is not None:
-        stmt = stmt.where(c.unit.in_(sorted(scope)))
+    stmt = select(c.programme, c.status, func.count()).where(visible(audits, n, scope))
     programmes: dict[str, dict[str, int]] = {}
     for programme, status, count in conn.execute(
         stmt.group_by(c.programme, c.status)
