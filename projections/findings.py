@@ -7,6 +7,7 @@ finding back to `cause_analysed`; all planned actions completed gives `actions_d
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 
 from sqlalchemy import Table
 
@@ -109,8 +110,16 @@ class FindingsProjection:
                 verified_by=event.actor,
             )
         elif etype == "finding.closed":
+            closed_on = text(data, "closed_on")
+            current = batch.get(findings, fid)
+            raised_on = current["raised_on"] if current is not None else None
             batch.update(
-                findings, key, seq, status="closed", closed_on=text(data, "closed_on")
+                findings,
+                key,
+                seq,
+                status="closed",
+                closed_on=closed_on,
+                days_to_close=_days_between(raised_on, closed_on),
             )
         elif etype == "finding.reopened":
             current = batch.get(findings, fid)
@@ -121,6 +130,15 @@ class FindingsProjection:
                 seq,
                 status="cause_analysed",
                 closed_on=None,
+                days_to_close=None,
                 verified_effective=None,
                 reopened_count=(count if isinstance(count, int) else 0) + 1,
             )
+
+
+def _days_between(start: object, end: object) -> int | None:
+    """Return the days from date `start` to date `end` (None unless both are dates)."""
+    try:
+        return (date.fromisoformat(str(end)) - date.fromisoformat(str(start))).days
+    except ValueError:
+        return None

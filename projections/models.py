@@ -196,6 +196,7 @@ findings = _versioned(
     _text("verified_by"),
     _text("closed_on"),
     _int("reopened_count"),
+    _int("days_to_close"),  # closed_on - raised_on while closed: what reports count
 )
 
 finding_actions = _versioned(

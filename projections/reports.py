@@ -14,13 +14,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Protocol, cast
 
-from sqlalchemy import ColumnElement, Connection, Engine, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, case, func, or_, select
 
 from ledger.canonical import JSONValue, canonical_bytes
 from ledger.envelope import format_time
@@ -121,18 +121,24 @@ def _checkpoint(ledger: ReportLedger, n: int) -> str | None:
         return None
 
 
-def _days(start: str, end: str) -> int:
-    return (date.fromisoformat(end) - date.fromisoformat(start)).days
-
-
-def _median(values: Sequence[int]) -> str | None:
-    if not values:
+def _median(counts: Mapping[int, int]) -> str | None:
+    """Return the median of values given as value -> how often, to one decimal."""
+    total = sum(counts.values())
+    if total == 0:
         return None
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    if len(ordered) % 2:
-        return f"{Decimal(ordered[mid]):.1f}"
-    return f"{(Decimal(ordered[mid - 1]) + Decimal(ordered[mid])) / 2:.1f}"
+    # The values at 0-based positions (total - 1) // 2 and total // 2 of the sorted list.
+    low = high = None
+    seen = 0
+    for value in sorted(counts):
+        seen += counts[value]
+        if low is None and seen > (total - 1) // 2:
+            low = value
+        if seen > total // 2:
+            high = value
+            break
+    if low is None or high is None:  # pragma: no cover - both positions exist
+        raise ValueError("median positions out of range")
+    return f"{(Decimal(low) + Decimal(high)) / 2:.1f}"
 
 
 def _percent(part: int, whole: int) -> str | None:
@@ -205,8 +211,16 @@ def _finding_facts(
         )
         .order_by(_by_id(c.finding_id))
     )
-    closed_stmt = select(c.raised_on, c.closed_on, c.due_on).where(
-        visible(findings, n, scope), c.status == "closed", c.closed_on.is_not(None)
+    on_time = case((c.closed_on <= c.due_on, 1), else_=0)  # ISO dates sort as text
+    closed_stmt = (
+        select(c.days_to_close, on_time, func.count())
+        .where(
+            visible(findings, n, scope),
+            c.status == "closed",
+            c.closed_on.is_not(None),
+            c.closed_on != "",
+        )
+        .group_by(c.days_to_close, on_time)
     )
     total = int(conn.execute(counted).scalar_one())
     open_rows = conn.execute(open_stmt).all()
@@ -225,23 +239,20 @@ def _finding_facts(
                     "due_on": due,
                 }
             )
-    durations: list[int] = []
-    on_time = 0
-    for raised_on, closed_on, due_on in conn.execute(closed_stmt).all():
-        closed = str(closed_on)
-        if not closed:
-            continue
-        durations.append(_days(_s(raised_on), closed))
-        if closed <= _s(due_on):
-            on_time += 1
+    durations: dict[int, int] = {}  # days to close -> how many findings
+    closed = punctual = 0
+    for days, in_time, count in conn.execute(closed_stmt).all():
+        durations[int(days)] = durations.get(int(days), 0) + int(count)
+        closed += int(count)
+        punctual += int(count) if in_time else 0
     return {
         "total": total,
         "open": len(open_rows),
         "open_by_classification": open_by_class,
         "overdue": overdue,
-        "closed": len(durations),
+        "closed": closed,
         "median_days_to_close": _median(durations),
-        "on_time_closure_percent": _percent(on_time, len(durations)),
+        "on_time_closure_percent": _percent(punctual, closed),
     }
 
 

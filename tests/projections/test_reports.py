@@ -6,7 +6,9 @@ import csv
 import hashlib
 import io
 import json
+from collections import Counter
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,7 +18,7 @@ from ledger.checkpoint import verify_checkpoint
 from ledger.clock import FixedClock
 from ledger.store import EventStore
 from projections import queries as q
-from projections.reports import build_report
+from projections.reports import _median, build_report
 from projections.runner import rebuild
 from tests.projections import scenario
 from tests.projections.conftest import START, EngineFactory
@@ -163,3 +165,17 @@ def test_views_as_of_random_t_equal_a_replay_of_the_prefix(
         build_report(store.engine, store, as_of=as_of).to_json()
         == build_report(replay, store, as_of=as_of).to_json()
     )
+
+
+@given(st.lists(st.integers(min_value=0, max_value=400), max_size=60))
+def test_median_days_from_counts_is_the_median_of_the_values(values: list[int]) -> None:
+    """The report counts days to close in the database; its median is the list's."""
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    if not ordered:
+        expected = None
+    elif len(ordered) % 2:
+        expected = f"{Decimal(ordered[mid]):.1f}"
+    else:
+        expected = f"{(Decimal(ordered[mid - 1]) + Decimal(ordered[mid])) / 2:.1f}"
+    assert _median(Counter(values)) == expected
