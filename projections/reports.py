@@ -169,7 +169,9 @@ def _document_facts(
         .where(
             visible(documents, n, scope),
             c.effective_revision.is_not(None),
-            c.next_review_due.is_not(None),
+            c.effective_revision != "",
+            c.next_review_due != "",
+            c.next_review_due < today,  # ISO dates sort as text
         )
         .order_by(_by_id(c.doc_id))
     )
@@ -188,7 +190,6 @@ def _document_facts(
             "next_review_due": str(due),
         }
         for doc_id, revision, title, unit_, due in conn.execute(overdue).all()
-        if str(revision) and str(due) and str(due) < today
     ]
     return total, by_status, rows
 

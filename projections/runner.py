@@ -27,6 +27,7 @@ from projections.errors import ProjectionError
 from projections.findings import FindingsProjection
 from projections.indicators import IndicatorsProjection
 from projections.models import (
+    ALL_TABLES,
     create_all,
     create_indexes,
     create_tables,
@@ -264,4 +265,9 @@ def rebuild(
             projection_positions.insert(),
             [{"name": p.name, "position": last} for p in projections],
         )
+        if conn.dialect.name == "postgresql":
+            # Statistics now, not when autovacuum comes by: the planner picks the
+            # as-of indexes from the first report on.
+            for table in ALL_TABLES:
+                conn.exec_driver_sql(f"ANALYZE {table.name}")
     return last
