@@ -23,6 +23,7 @@ from sqlalchemy import (
     Engine,
     Select,
     Table,
+    TextClause,
     and_,
     bindparam,
     select,
@@ -267,7 +268,7 @@ def visible(
         current = and_(c.span == 0, c.valid_to.is_(None))
         return current if units is None else and_(c.unit.in_(sorted(units)), current)
     top = n.bit_length() + 1  # 2**(top - 1) > n: every later span begins in [1, n]
-    clause = text(_visible_sql(table.name, top, units is not None))
+    clause = _visible_clause(table.name, top, units is not None)
     values: list[BindParameter[object]] = [bindparam(f"{table.name}_n", n)]
     if units is not None:
         values.append(bindparam(f"{table.name}_units", sorted(units), expanding=True))
@@ -275,6 +276,10 @@ def visible(
 
 
 @cache
+def _visible_clause(name: str, top: int, by_unit: bool) -> TextClause:
+    return text(_visible_sql(name, top, by_unit))
+
+
 def _visible_sql(name: str, top: int, by_unit: bool) -> str:
     n = f":{name}_n"
     unit = f"{name}.unit IN :{name}_units AND " if by_unit else ""
