@@ -35,8 +35,11 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     Table,
     Text,
+    inspect,
 )
 from sqlalchemy.schema import CreateTable
+
+from projections.errors import ProjectionError
 
 metadata = MetaData()
 
@@ -289,8 +292,24 @@ def key_columns(table: Table) -> tuple[str, ...]:
 
 
 def create_all(bind: Engine | Connection) -> None:
-    """Create every read-model table that does not exist yet."""
+    """Create every read-model table that does not exist yet.
+
+    Raises:
+        ProjectionError: a table exists with other columns (made by an earlier
+            version): the read models must be rebuilt from the ledger.
+    """
     metadata.create_all(bind, tables=list(ALL_TABLES))
+    found = inspect(bind)
+    stale = [
+        table.name
+        for table in ALL_TABLES
+        if [c["name"] for c in found.get_columns(table.name)]
+        != [c.name for c in table.columns]
+    ]
+    if stale:
+        raise ProjectionError(
+            f"the read models {', '.join(stale)} have an older shape: run `qms rebuild`"
+        )
 
 
 def create_tables(connection: Connection) -> None:

@@ -250,7 +250,8 @@ def rebuild(
         drop_all(conn)
         create_tables(conn)
         batches = [(p, Batch(conn, p.tables, hold=True)) for p in projections]
-        for chunk in _chunks(store.read(1, last, batch=BATCH_SIZE)) if last else ():
+        events = store.read(1, last, batch=BATCH_SIZE) if last else iter(())
+        for chunk in _chunks(events, BATCH_SIZE):
             by_kind = _by_kind(chunk)
             for projection, batch in batches:
                 for event in by_kind.get(projection.kind, ()):

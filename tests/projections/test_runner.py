@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
 from ledger.clock import FixedClock
-from ledger.errors import ConcurrencyError
+from ledger.envelope import RecordedEvent
+from ledger.errors import ConcurrencyError, StorageError
 from ledger.store import EventStore
-from projections.models import VERSIONED_TABLES, projection_positions
+from projections.base import Batch
+from projections.errors import ProjectionError
+from projections.models import (
+    VERSIONED_TABLES,
+    create_all,
+    findings,
+    projection_positions,
+)
+from projections.queries import visible
 from projections.runner import ALL_PROJECTIONS, InlineProjector, catch_up, rebuild
 from tests.projections.conftest import EngineFactory
 from tests.projections.helpers import dump, feed
@@ -128,7 +139,6 @@ def test_rebuild_equals_incremental_for_random_histories(
 def test_applying_events_past_a_gap_is_refused(
     store: EventStore, clock: FixedClock, engines: EngineFactory
 ) -> None:
-    from projections.errors import ProjectionError
     from projections.runner import apply_events
 
     feed(store, clock, choices(20))
@@ -137,3 +147,94 @@ def test_applying_events_past_a_gap_is_refused(
     later = list(store.read(10, 12))
     with other.begin() as conn, pytest.raises(ProjectionError, match="behind seq 9"):
         apply_events(conn, later)
+
+
+class _FailingSource:
+    """The store's events, then a failure after `after` of them (a lost connection)."""
+
+    def __init__(self, store: EventStore, after: int) -> None:
+        self.store, self.after = store, after
+
+    def size(self) -> int:
+        return self.store.size()
+
+    def read(
+        self, from_seq: int = 1, to_seq: int | None = None, *, batch: int = 2000
+    ) -> Iterator[RecordedEvent]:
+        for event in self.store.read(from_seq, to_seq, batch=batch):
+            if event.seq > self.after:
+                raise StorageError("reading events failed: connection lost")
+            yield event
+
+
+def test_a_rebuild_that_fails_leaves_the_read_models_as_they_were(
+    store: EventStore, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feed(store, clock, choices(150))
+    before = dump(store.engine)
+    monkeypatch.setattr("projections.runner.BATCH_SIZE", 40)  # fail after some flushes
+    with pytest.raises(StorageError, match="connection lost"):
+        rebuild(store.engine, _FailingSource(store, after=store.size() - 30))
+    assert dump(store.engine) == before
+    assert set(_positions(store).values()) == {store.size()}
+
+
+def test_read_models_of_an_older_shape_are_refused_until_rebuilt(
+    store: EventStore, clock: FixedClock
+) -> None:
+    feed(store, clock, choices(40))
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE proj_findings DROP COLUMN days_to_close")
+    with pytest.raises(ProjectionError, match=r"proj_findings .*run `qms rebuild`"):
+        create_all(store.engine)
+    rebuild(store.engine, store)
+    create_all(store.engine)  # the current shape again: accepted
+    assert "days_to_close" in {c.name for c in findings.columns}
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(picks=st.lists(st.integers(min_value=0, max_value=10_000), max_size=120))
+def test_visible_selects_exactly_the_versions_valid_at_each_position(
+    store: EventStore, clock: FixedClock, picks: list[int]
+) -> None:
+    """The span-indexed condition against the plain one, at every position."""
+    start = store.size()
+    feed(store, clock, picks)
+    with store.engine.connect() as conn:
+        for table in VERSIONED_TABLES:
+            rows = conn.execute(select(table)).mappings().all()
+            for row in rows:  # span: 0 while current, else the lifetime's bit length
+                ended = row["valid_to"]
+                want = 0 if ended is None else (ended - row["valid_from"]).bit_length()
+                assert row["span"] == want
+            key = list(table.primary_key.columns)
+            for n in range(max(1, start), store.size() + 1):
+                plain = {
+                    tuple(r[c.name] for c in key)
+                    for r in rows
+                    if r["valid_from"] <= n
+                    and (r["valid_to"] is None or r["valid_to"] > n)
+                }
+                found = set(conn.execute(select(*key).where(visible(table, n))).all())
+                assert found == plain, (table.name, n)
+
+
+@pytest.mark.parametrize(("batch_size", "keep"), [(7, 1), (25, 3)])
+def test_a_rebuild_that_evicts_idle_records_gives_the_same_tables(
+    store: EventStore,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+    batch_size: int,
+    keep: int,
+) -> None:
+    """Small batches: records go idle, are written, read back and closed by UPDATE."""
+    feed(store, clock, choices(300))
+    incremental = dump(store.engine)
+    monkeypatch.setattr("projections.runner.BATCH_SIZE", batch_size)
+    monkeypatch.setattr(Batch, "KEEP_FLUSHES", keep)
+    rebuild(store.engine, store)
+    assert dump(store.engine) == incremental
