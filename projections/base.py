@@ -3,8 +3,8 @@
 A projection folds the events of one stream kind into row versions. It never
 writes SQL itself: it reads and replaces *current* rows through a `Batch`, which
 keeps a per-batch cache of the current rows of the records the batch touches,
-closes replaced versions (`valid_to = seq`) and inserts new ones with one
-executemany per table at `flush`. Because every version is keyed by the seq of the
+closes replaced versions (`valid_to = seq`, and their `span`) and inserts new ones
+with one statement per table at `flush`. Because every version is keyed by the seq of the
 event that made it, applying the same events in batches of any size gives the same
 rows: this is what makes a rebuild equal to incremental updates.
 """
@@ -66,7 +66,7 @@ def day_of(ledger_time: str) -> str:
 @dataclass(slots=True)
 class _Current:
     row: Row
-    new: bool  # inserted in this batch (still only in memory)
+    new: bool  # not written yet: the version is only in memory
 
 
 class Batch:
