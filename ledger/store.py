@@ -26,7 +26,7 @@ from typing import Any, Final, Protocol
 import sqlalchemy as sa
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import bindparam, event, select
+from sqlalchemy import bindparam, event, select, tuple_
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection, Engine, Row
@@ -1242,6 +1242,48 @@ class EventStore:
         """
         pages = self._pages(from_seq, to_seq, batch)
         return (_event_from_text(row.envelope, row.seq) for row in pages)
+
+    def read_by_stream(
+        self, to_seq: int | None = None, *, batch: int = 5000
+    ) -> Iterator[RecordedEvent]:
+        """Yield events 1..to_seq stream by stream, each stream's in version order.
+
+        What a rebuild folds: one record's whole history at a time. Pages follow the
+        (stream, version) index, each read in its own short transaction.
+
+        Raises:
+            EventRejectedError: the range or batch size is invalid.
+            StorageError: the database failed.
+            VerificationError: a stored envelope is not an event.
+        """
+        if batch < 1 or (to_seq is not None and to_seq < 0):
+            raise EventRejectedError(
+                "read range must have to_seq >= 0 and batch >= 1",
+                {"range": f"to_seq={to_seq}, batch={batch}"},
+            )
+        last = self.size() if to_seq is None else to_seq
+        order = (events.c.stream, events.c.version)
+        page = (
+            select(events.c.seq, events.c.envelope, *order)
+            .where(events.c.seq <= bindparam("hi"))
+            .order_by(*order)
+            .limit(bindparam("n"))
+        )
+        after = page.where(tuple_(*order) > tuple_(bindparam("s"), bindparam("v")))
+        params: dict[str, object] = {"hi": last, "n": batch}
+        stmt = page
+        while True:
+            with (
+                _storage_errors("reading events"),
+                self._reader.connect() as connection,
+            ):
+                rows = connection.execute(stmt, params).all()
+            for row in rows:
+                yield _event_from_text(row.envelope, row.seq)
+            if len(rows) < batch:
+                return
+            params.update(s=rows[-1].stream, v=rows[-1].version)
+            stmt = after
 
     def read_lines(
         self, from_seq: int = 1, to_seq: int | None = None, *, batch: int = 5000

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Table, select
 
 from ledger.canonical import JSONValue, canonical_bytes
 from ledger.envelope import RecordedEvent
+from projections.errors import ProjectionError
 from projections.models import VERSION_COLUMNS, key_columns, span_of
 
 Row = dict[str, object]
@@ -72,16 +73,15 @@ class _Current:
 class Batch:
     """Cache of current rows and the pending writes of one transaction.
 
-    A batch of the incremental path writes every new version at `flush`. A batch
-    made with `hold=True` (a rebuild: one transaction from empty tables) keeps a
-    version in memory while it is current and writes it once, when it ends or when
-    its record has not been touched for `KEEP_FLUSHES` flushes, so most versions are
-    inserted once with their `valid_to` and never updated; the last
-    `flush(final=True)` writes the rest. It knows which records it has written, so
-    a record it has not seen is known to have no rows without a query.
+    A batch of the incremental path loads the current rows of the records it
+    touches and writes every new version at `flush`. A batch made with `hold=True`
+    serves a rebuild, which folds one record's whole stream at a time into empty
+    tables: a record is new when first touched (no query), its versions stay in
+    memory while current, and `retire(rid)` hands them over to be written once its
+    stream is done, so every version is inserted once, with its `valid_to`, and
+    never updated. Touching a retired record again is refused: a projection writes
+    only the rows of its own events' record.
     """
-
-    KEEP_FLUSHES = 8
 
     def __init__(
         self, connection: Connection, tables: Sequence[Table], *, hold: bool = False
@@ -106,15 +106,13 @@ class Batch:
         self._current: dict[str, dict[str, dict[tuple[str, ...], _Current]]] = {
             t.name: {} for t in tables
         }
-        # The versions not written yet, by identity (a version may be dropped again).
+        # The current versions not written yet, by identity (a version may be
+        # dropped again), and the versions ready to be written.
         self._inserts: dict[str, dict[int, Row]] = {t.name: {} for t in tables}
+        self._ready: dict[str, list[Row]] = {t.name: [] for t in tables}
         # The stored current versions to end, with the seq that ends them.
         self._closes: dict[str, list[tuple[Row, int]]] = {t.name: [] for t in tables}
-        # hold: the flush count at which each cached record was last touched, and
-        # the records that have rows in the database.
-        self._flushes = 0
-        self._touched: dict[str, dict[str, int]] = {t.name: {} for t in tables}
-        self._written: dict[str, set[str]] = {t.name: set() for t in tables}
+        self._retired: set[str] = set()  # hold: the records whose stream is done
 
     # -- loading -----------------------------------------------------------------
     def prefetch(self, ids: Iterable[str]) -> None:
@@ -127,8 +125,7 @@ class Batch:
             for i in wanted:
                 cache[i] = {}
             if self._hold:
-                written = self._written[name]
-                wanted = [i for i in wanted if i in written]
+                continue  # new records: nothing stored
             id_col = table.c[self._keys[name][0]]
             for start in range(0, len(wanted), _IN_CHUNK):
                 chunk = wanted[start : start + _IN_CHUNK]
@@ -141,25 +138,52 @@ class Batch:
                     cache[key[0]][key] = _Current(row=row, new=False)
 
     def _record(self, table: Table, rid: str) -> dict[tuple[str, ...], _Current]:
-        name = table.name
-        self._touched[name][rid] = self._flushes
-        cache = self._current[name]
+        cache = self._current[table.name]
         if rid not in cache:
             self.prefetch_one(table, rid)
         return cache[rid]
 
     def prefetch_one(self, table: Table, rid: str) -> None:
-        """Load the current rows of one record in one table."""
+        """Load the current rows of one record in one table.
+
+        Raises:
+            ProjectionError: (hold) the record was retired already.
+        """
         cache = self._current[table.name]
-        cache[rid] = {}
-        if self._hold and rid not in self._written[table.name]:
+        if self._hold:
+            if rid in self._retired:
+                raise ProjectionError(
+                    f"{table.name}: record {rid!r} was touched after its stream ended"
+                )
+            cache[rid] = {}
             return
+        cache[rid] = {}
         id_col = table.c[self._keys[table.name][0]]
         stmt = select(table).where(id_col == rid, table.c.valid_to.is_(None))
         for db_row in self._conn.execute(stmt):
             row = dict(db_row._mapping)
             key = tuple(str(row[k]) for k in self._keys[table.name])
             cache[rid][key] = _Current(row=row, new=False)
+
+    def retire(self, rid: str) -> None:
+        """(hold) The stream of record `rid` is done: queue its versions for writing.
+
+        Raises:
+            ProjectionError: its events touched another record too.
+        """
+        self._retired.add(rid)
+        for name, records in self._current.items():
+            record = records.pop(rid, None)
+            if record:
+                pending = self._inserts[name]
+                self._ready[name].extend(
+                    pending.pop(id(c.row)) for c in record.values() if c.new
+                )
+            if records:
+                raise ProjectionError(
+                    f"{name}: the events of record {rid!r} touched record "
+                    f"{next(iter(records))!r}"
+                )
 
     # -- reading -----------------------------------------------------------------
     def get(self, table: Table, *key: str) -> Row | None:
@@ -241,59 +265,35 @@ class Batch:
                 # Born and ended by the same event: it never existed at any position.
                 del self._inserts[table.name][id(current.row)]
             else:
-                current.row["valid_to"] = seq
-                current.row["span"] = span_of(_int(current.row["valid_from"]), seq)
+                row = self._inserts[table.name].pop(id(current.row))
+                row["valid_to"] = seq
+                row["span"] = span_of(_int(row["valid_from"]), seq)
+                self._ready[table.name].append(row)
             return
         self._closes[table.name].append((current.row, seq))
 
-    def flush(self, *, final: bool = False) -> None:
+    def flush(self) -> None:
         """Write the pending closes and inserts: one statement per table and kind.
 
-        With `hold`, current versions stay in memory unless their record is evicted
-        (untouched for `KEEP_FLUSHES` flushes) or `final` is set.
+        With `hold`, only the versions that ended and those of retired records.
         """
         writer = _writer(self._conn.dialect.name)
-        self._flushes += 1
         for name, table in self._tables.items():
             closes = self._closes[name]
             if closes:
                 writer.close(self._conn, table, closes)
                 self._closes[name] = []
-            pending = self._inserts[name]
-            if self._hold and not final:
-                evicted = self._evict(name)
-                rows = [
-                    r
-                    for r in pending.values()
-                    if r["valid_to"] is not None or id(r) in evicted
-                ]
-                for row in rows:
-                    del pending[id(row)]
-            else:
-                rows = list(pending.values())
+            rows = self._ready[name]
+            self._ready[name] = []
+            if not self._hold:
+                pending = self._inserts[name]
+                rows.extend(pending.values())
                 pending.clear()
                 for record in self._current[name].values():
                     for current in record.values():
                         current.new = False  # stored now: later changes UPDATE it
             if rows:
                 writer.insert(self._conn, table, rows)
-                first = self._keys[name][0]
-                self._written[name].update(str(r[first]) for r in rows)
-
-    def _evict(self, name: str) -> set[int]:
-        """Drop the records untouched for `KEEP_FLUSHES` flushes from the cache;
-        return the identities of their versions that must be written now."""
-        oldest = self._flushes - self.KEEP_FLUSHES
-        touched = self._touched[name]
-        stale = [rid for rid, at in touched.items() if at < oldest]
-        cache = self._current[name]
-        evicted: set[int] = set()
-        for rid in stale:
-            del touched[rid]
-            for current in cache.pop(rid, {}).values():
-                if current.new:
-                    evicted.add(id(current.row))
-        return evicted
 
 
 class _Writer(Protocol):

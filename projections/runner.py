@@ -1,11 +1,14 @@
 """Apply ledger events to the read models: inline, catch-up and full rebuild.
 
-Every path goes through `apply_events`, which folds a batch of events into the
-tables and advances each projection's row in `projection_positions` in the SAME
+The incremental paths go through `apply_events`, which folds a batch of events into
+the tables and advances each projection's row in `projection_positions` in the SAME
 transaction, so a position never claims rows that were not written (and a crash
 leaves both behind together). Events at or below a projection's position are
-skipped, which makes re-delivery harmless. Row versions are keyed by seq, so the
-batch size never changes the result: a rebuild equals incremental updates.
+skipped, which makes re-delivery harmless. `rebuild` folds the ledger record by
+record in one transaction and sets the positions at its end. Row versions are keyed
+by seq and a projection writes only its events' record, so neither the batch size
+nor the order of the records changes the result: a rebuild equals incremental
+updates.
 """
 
 from __future__ import annotations
@@ -59,6 +62,10 @@ class EventSource(Protocol):
 
     def read(
         self, from_seq: int = 1, to_seq: int | None = None, *, batch: int = 2000
+    ) -> Iterator[RecordedEvent]: ...
+
+    def read_by_stream(
+        self, to_seq: int | None = None, *, batch: int = 5000
     ) -> Iterator[RecordedEvent]: ...
 
 
@@ -237,30 +244,47 @@ def rebuild(
 ) -> int:
     """Drop and recreate every read-model table and replay the ledger into them.
 
-    Replays events 1..`upto` (default: the whole ledger), streamed from the store in
-    batches of `BATCH_SIZE`, in ONE transaction: readers see the old read models or
-    the new ones, never half of a rebuild, and a failed rebuild leaves the old ones.
-    The batches hold each row version in memory while it is current (`Batch(hold=True)`),
-    so most versions are inserted once and never updated, and the secondary indexes
-    are built after the rows are in. Returns the position reached. Run it while no
-    appends go through the inline projector of this database.
+    Replays events 1..`upto` (default: the whole ledger) in ONE transaction: readers
+    see the old read models or the new ones, never half of a rebuild, and a failed
+    rebuild leaves the old ones. A projection writes only the rows of its events'
+    record, so the events are read stream by stream (`read_by_stream`) and each
+    record's history is folded on its own (`Batch(hold=True)`): its versions are
+    written once, with their `valid_to`, when its stream ends, nothing is read back
+    or updated, and memory holds one record plus a few thousand versions to write.
+    The secondary indexes are built after the rows are in. Returns the position
+    reached. Run it while no appends go through the inline projector of this database.
     """
     last = store.size() if upto is None else upto
+    by_kind: dict[str, list[tuple[Projection, Batch]]] = {}
     with engine.begin() as conn:
         drop_all(conn)
         create_tables(conn)
         batches = [(p, Batch(conn, p.tables, hold=True)) for p in projections]
-        events = store.read(1, last, batch=BATCH_SIZE) if last else iter(())
-        for chunk in _chunks(events, BATCH_SIZE):
-            by_kind = _by_kind(chunk)
-            for projection, batch in batches:
-                for event in by_kind.get(projection.kind, ()):
-                    projection.apply(batch, _upcast(event))
-                batch.flush()
-            if progress is not None:
-                progress(chunk[-1].seq, last)
+        for projection, batch in batches:
+            by_kind.setdefault(projection.kind, []).append((projection, batch))
+        stream, rid = "", ""
+        folding: list[tuple[Projection, Batch]] = []
+        unwritten = 0
+        events = store.read_by_stream(last, batch=BATCH_SIZE) if last else iter(())
+        for done, event in enumerate(events):
+            if event.stream != stream:  # the last stream's record is complete
+                for _, batch in folding:
+                    batch.retire(rid)
+                if unwritten >= BATCH_SIZE:
+                    for _, batch in batches:
+                        batch.flush()
+                    unwritten = 0
+                    if progress is not None:
+                        progress(done, last)
+                stream, rid = event.stream, record_id(event)
+                folding = by_kind.get(stream_kind(stream), [])
+            for projection, batch in folding:
+                projection.apply(batch, _upcast(event))
+            unwritten += 1
+        for _, batch in folding:
+            batch.retire(rid)
         for _, batch in batches:
-            batch.flush(final=True)
+            batch.flush()
         create_indexes(conn)
         conn.execute(
             projection_positions.insert(),
@@ -271,4 +295,6 @@ def rebuild(
             # as-of indexes from the first report on.
             for table in ALL_TABLES:
                 conn.exec_driver_sql(f"ANALYZE {table.name}")
+    if progress is not None:
+        progress(last, last)
     return last
