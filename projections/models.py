@@ -52,8 +52,18 @@ def span_of(valid_from: int, valid_to: int) -> int:
     return (valid_to - valid_from).bit_length()
 
 
-def _versioned(name: str, keys: tuple[str, ...], *columns: Column[object]) -> Table:
-    """Build a versioned table: key columns, `valid_from`, `valid_to`, `span`, data."""
+def _versioned(
+    name: str,
+    keys: tuple[str, ...],
+    *columns: Column[object],
+    covering: tuple[str, ...] = (),
+) -> Table:
+    """Build a versioned table: key columns, `valid_from`, `valid_to`, `span`, data.
+
+    `covering` names the columns the as-of index holds besides the version columns:
+    what the status report reads of every version valid at n, so it never visits
+    the table for them.
+    """
     key_columns = [Column(k, Text, nullable=False) for k in keys]
     by_unit = any(c.name == "unit" for c in columns)
     return Table(
@@ -65,7 +75,7 @@ def _versioned(name: str, keys: tuple[str, ...], *columns: Column[object]) -> Ta
         Column("span", Integer, nullable=False),
         *columns,
         PrimaryKeyConstraint(*keys, "valid_from", name=f"pk_{name}"),
-        Index(f"ix_{name}_asof", "span", "valid_from", "valid_to"),
+        Index(f"ix_{name}_asof", "span", "valid_from", "valid_to", *covering),
         *(
             [Index(f"ix_{name}_unit_asof", "unit", "span", "valid_from", "valid_to")]
             if by_unit
@@ -127,6 +137,14 @@ documents = _versioned(
     _text("next_review_due"),
     _int("review_interval_months"),
     _int("retention_years"),
+    covering=(
+        "status",
+        "effective_revision",
+        "next_review_due",
+        "unit",
+        "doc_id",
+        "title",
+    ),
 )
 
 document_revisions = _versioned(
@@ -200,6 +218,15 @@ findings = _versioned(
     _text("closed_on"),
     _int("reopened_count"),
     _int("days_to_close"),  # closed_on - raised_on while closed: what reports count
+    covering=(
+        "status",
+        "closed_on",
+        "days_to_close",
+        "due_on",
+        "classification",
+        "unit",
+        "finding_id",
+    ),
 )
 
 finding_actions = _versioned(
@@ -248,6 +275,7 @@ indicator_measurements = _versioned(
     _int("corrections"),
     _text("recorded_by"),
     _text("correction_reason"),
+    covering=("indicator_id", "period", "value"),
 )
 
 reviews = _versioned(

@@ -14,13 +14,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Protocol, cast
+from typing import Protocol, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Connection, Engine, case, func, or_, select
+from sqlalchemy import Connection, Engine, and_, case, func, or_, select
 
 from ledger.canonical import JSONValue, canonical_bytes
 from ledger.envelope import format_time
@@ -41,6 +41,7 @@ from projections.queries import (
     _units,
     is_met,
     period_start,
+    versions_at,
     visible,
 )
 from projections.report_html import render_html
@@ -148,36 +149,23 @@ def _percent(part: int, whole: int) -> str | None:
     return str(value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
-def _by_id(column: ColumnElement[str]) -> ColumnElement[str]:
-    """Order by `column` without walking its primary-key index.
-
-    The expression sorts exactly like the column (same collation), but a planner
-    cannot satisfy it from the key index: it filters the valid row versions first
-    and sorts only those, instead of visiting every version in key order.
-    """
-    return column.concat("")
-
-
 def _document_facts(
     conn: Connection, n: int, scope: set[str] | None, today: str
 ) -> tuple[int, dict[str, JSONValue], list[JSONValue]]:
     """The documents known at n: their total, counts by status and overdue reviews."""
-    c = documents.c
-    counted = select(c.status, func.count()).where(visible(documents, n, scope))
-    overdue = (
-        select(c.doc_id, c.effective_revision, c.title, c.unit, c.next_review_due)
-        .where(
-            visible(documents, n, scope),
-            c.effective_revision.is_not(None),
-            c.effective_revision != "",
-            c.next_review_due != "",
-            c.next_review_due < today,  # ISO dates sort as text
-        )
-        .order_by(_by_id(c.doc_id))
+    v = versions_at(documents, n, _DOCUMENT_COLUMNS, scope).c
+    counted = select(v.status, func.count()).group_by(v.status)
+    overdue = select(
+        v.doc_id, v.effective_revision, v.title, v.unit, v.next_review_due
+    ).where(
+        v.effective_revision.is_not(None),
+        v.effective_revision != "",
+        v.next_review_due != "",
+        v.next_review_due < today,  # ISO dates sort as text
     )
     total = 0
     by_status: dict[str, JSONValue] = {}
-    for status, count in conn.execute(counted.group_by(c.status)).all():
+    for status, count in conn.execute(counted).all():
         key = _s(status)
         by_status[key] = cast("int", by_status.get(key, 0)) + int(count)
         total += int(count)
@@ -189,42 +177,61 @@ def _document_facts(
             "unit": _s(unit_),
             "next_review_due": str(due),
         }
-        for doc_id, revision, title, unit_, due in conn.execute(overdue).all()
+        for doc_id, revision, title, unit_, due in _by_id(conn.execute(overdue).all())
     ]
     return total, by_status, rows
+
+
+_R = TypeVar("_R", bound=Sequence[object])
+
+
+def _by_id(rows: Sequence[_R]) -> list[_R]:
+    """Rows in the order of their first column, an id, by code point.
+
+    Sorted here rather than by the database: a planner would sort every span's
+    versions by the id's index instead of reading the covering as-of index, and the
+    order is the same whatever the database's collation.
+    """
+    return sorted(rows, key=lambda row: str(row[0]))
+
+
+# What the report reads of every version valid at n: the as-of index holds these.
+_DOCUMENT_COLUMNS = (
+    "doc_id",
+    "status",
+    "effective_revision",
+    "title",
+    "unit",
+    "next_review_due",
+)
+_FINDING_COLUMNS = (
+    "finding_id",
+    "status",
+    "classification",
+    "unit",
+    "due_on",
+    "closed_on",
+    "days_to_close",
+)
 
 
 def _finding_facts(
     conn: Connection, n: int, scope: set[str] | None, today: str
 ) -> dict[str, JSONValue]:
     """The findings section as known at n. A network holds tens of thousands of
-    findings: the database counts them, and only the open ones and the dates of the
-    closed ones are read (their criteria and evidence stay in the database)."""
-    c = findings.c
-    counted = (
-        select(func.count()).select_from(findings).where(visible(findings, n, scope))
+    findings: the database counts them by days to close and punctuality, and only
+    the open ones are read (their criteria and evidence stay in the database)."""
+    v = versions_at(findings, n, _FINDING_COLUMNS, scope).c
+    open_stmt = select(v.finding_id, v.classification, v.unit, v.due_on).where(
+        or_(v.status.is_(None), v.status != "closed")
     )
-    open_stmt = (
-        select(c.finding_id, c.classification, c.unit, c.due_on)
-        .where(
-            visible(findings, n, scope),
-            or_(c.status.is_(None), c.status != "closed"),
-        )
-        .order_by(_by_id(c.finding_id))
+    closed_now = and_(v.status == "closed", v.closed_on.is_not(None), v.closed_on != "")
+    is_closed = case((closed_now, 1), else_=0)
+    on_time = case((v.closed_on <= v.due_on, 1), else_=0)  # ISO dates sort as text
+    counted = select(is_closed, v.days_to_close, on_time, func.count()).group_by(
+        is_closed, v.days_to_close, on_time
     )
-    on_time = case((c.closed_on <= c.due_on, 1), else_=0)  # ISO dates sort as text
-    closed_stmt = (
-        select(c.days_to_close, on_time, func.count())
-        .where(
-            visible(findings, n, scope),
-            c.status == "closed",
-            c.closed_on.is_not(None),
-            c.closed_on != "",
-        )
-        .group_by(c.days_to_close, on_time)
-    )
-    total = int(conn.execute(counted).scalar_one())
-    open_rows = conn.execute(open_stmt).all()
+    open_rows = _by_id(conn.execute(open_stmt).all())
     open_by_class: dict[str, JSONValue] = dict.fromkeys(CLASSIFICATIONS, 0)
     overdue: list[JSONValue] = []
     for finding_id, classification, unit_, due_on in open_rows:
@@ -241,8 +248,11 @@ def _finding_facts(
                 }
             )
     durations: dict[int, int] = {}  # days to close -> how many findings
-    closed = punctual = 0
-    for days, in_time, count in conn.execute(closed_stmt).all():
+    total = closed = punctual = 0
+    for closed_flag, days, in_time, count in conn.execute(counted).all():
+        total += int(count)
+        if not closed_flag:
+            continue
         durations[int(days)] = durations.get(int(days), 0) + int(count)
         closed += int(count)
         punctual += int(count) if in_time else 0
@@ -285,48 +295,62 @@ def _indicator_rows(
         .where(visible(indicator_targets, n))
         .order_by(t.indicator_id, t.effective_from)
     )
-    m = indicator_measurements.c
-    measured_stmt = select(m.indicator_id, m.period, m.value).where(
-        visible(indicator_measurements, n)
-    )
-    if scope is not None:  # a few indicators: found by their key
+    if scope is None:
+        v = versions_at(
+            indicator_measurements, n, ("indicator_id", "period", "value")
+        ).c
+        measured_stmt = select(v.indicator_id, v.period, v.value)
+    else:  # a few indicators: found by their key
+        m = indicator_measurements.c
+        measured_stmt = select(m.indicator_id, m.period, m.value).where(
+            visible(indicator_measurements, n), m.indicator_id.in_(sorted(wanted))
+        )
         target_stmt = target_stmt.where(t.indicator_id.in_(sorted(wanted)))
-        measured_stmt = measured_stmt.where(m.indicator_id.in_(sorted(wanted)))
     targets: dict[str, list[tuple[tuple[int, int], str]]] = {}
     for iid, effective_from, target in conn.execute(target_stmt).all():
         if str(iid) in wanted:
             targets.setdefault(str(iid), []).append(
                 (start(str(effective_from)), _s(target))
             )
-    measured: dict[str, list[tuple[str, str]]] = {}
+    # A network holds tens of thousands of measurements: this loop is kept lean.
+    measured: dict[str, list[tuple[tuple[int, int], str, str]]] = {}
     for iid, period, value in conn.execute(measured_stmt).all():
-        if str(iid) in wanted:
-            measured.setdefault(str(iid), []).append((str(period), _s(value)))
+        if iid in wanted:
+            begun = starts.get(period) or start(period)
+            entry = (begun, period, "" if value is None else value)
+            found = measured.get(iid)
+            if found is None:
+                measured[iid] = [entry]
+            else:
+                found.append(entry)
 
+    verdicts: dict[tuple[str, str, str | None], bool | None] = {}
     result: list[JSONValue] = []
     for iid, name, unit_, measure, direction, status in rows:
         key = str(iid)
         way = _s(direction)
-        tlist = targets.get(key, [])
+        # A period's target: the latest not effective after its start; of equal
+        # starts the later in the list. Targets and periods in start order, so one
+        # walk through the targets serves every period.
+        tlist = sorted(targets.get(key, []), key=lambda bt: bt[0])
+        pending = iter(tlist)
+        upcoming = next(pending, None)
         periods: list[JSONValue] = []
-        met = missed = 0
-        for period, value in sorted(
-            measured.get(key, []), key=lambda pv: (start(pv[0]), pv[0])
-        ):
-            begun = start(period)
-            best: tuple[tuple[int, int], str] | None = None
-            for begin, candidate in tlist:
-                if begin <= begun and (best is None or begin >= best[0]):
-                    best = (begin, candidate)
-            target = None if best is None else best[1]
-            ok = is_met(way, value, target)
-            if ok is True:
-                met += 1
-            elif ok is False:
-                missed += 1
-            periods.append(
-                {"period": period, "value": value, "target": target, "met": ok}
-            )
+        append = periods.append
+        oks: list[bool | None] = []
+        target = None
+        for begun, period, value in sorted(measured.get(key, ())):
+            while upcoming is not None and upcoming[0] <= begun:
+                target = upcoming[1]
+                upcoming = next(pending, None)
+            verdict = (way, value, target)
+            if verdict in verdicts:
+                ok = verdicts[verdict]
+            else:
+                ok = verdicts[verdict] = is_met(way, value, target)
+            oks.append(ok)
+            append({"period": period, "value": value, "target": target, "met": ok})
+        met, missed = oks.count(True), oks.count(False)
         result.append(
             {
                 "indicator_id": key,

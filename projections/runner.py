@@ -290,11 +290,13 @@ def rebuild(
             projection_positions.insert(),
             [{"name": p.name, "position": last} for p in projections],
         )
-        if conn.dialect.name == "postgresql":
-            # Statistics now, not when autovacuum comes by: the planner picks the
-            # as-of indexes from the first report on.
+    if engine.dialect.name == "postgresql":
+        # Statistics and the visibility map now, not when autovacuum comes by: the
+        # planner picks the as-of indexes, and reads them without the table, from
+        # the first report on. VACUUM runs outside a transaction.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             for table in ALL_TABLES:
-                conn.exec_driver_sql(f"ANALYZE {table.name}")
+                conn.exec_driver_sql(f"VACUUM (ANALYZE) {table.name}")
     if progress is not None:
         progress(last, last)
     return last
