@@ -15,6 +15,7 @@ import csv
 import gc
 import hashlib
 import io
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -312,56 +313,62 @@ def _indicator_rows(
             targets.setdefault(str(iid), []).append(
                 (start(str(effective_from)), _s(target))
             )
-    # A network holds tens of thousands of measurements: this loop is kept lean.
-    measured: dict[str, list[tuple[tuple[int, int], str, str]]] = {}
+    # Each indicator's law: its direction and its targets by start. A period's
+    # target is the latest not effective after the period's start; of equal starts
+    # the later in the list, so the mapping keeps the last.
+    laws: dict[str, tuple[str, list[tuple[int, int]], list[str]]] = {}
+    for iid, *_, direction, _status in rows:
+        by_begin = dict(targets.get(str(iid), []))
+        begins = sorted(by_begin)
+        laws[str(iid)] = (_s(direction), begins, [by_begin[b] for b in begins])
+    # A network holds tens of thousands of measurements: one lean pass builds every
+    # period entry as the rows come; a list found out of period order is sorted.
+    periods_of: dict[str, list[dict[str, JSONValue]]] = {key: [] for key in laws}
+    latest: dict[str, tuple[int, int]] = {}  # the start of each list's last period
+    unordered: set[str] = set()
+    # Verdicts by direction and target, then by value: most lookups hit.
+    judged: dict[tuple[str, str | None], dict[str, bool | None]] = {}
     for iid, period, value in conn.execute(measured_stmt).all():
-        if iid in wanted:
-            begun = starts.get(period) or start(period)
-            entry = (begun, period, "" if value is None else value)
-            found = measured.get(iid)
-            if found is None:
-                measured[iid] = [entry]
-            else:
-                found.append(entry)
+        law = laws.get(iid)
+        if law is None:
+            continue
+        way, begins, goals = law
+        begun = starts.get(period) or start(period)
+        at = bisect_right(begins, begun) - 1
+        target = goals[at] if at >= 0 else None
+        shown = "" if value is None else value
+        verdicts = judged.get((way, target))
+        if verdicts is None:
+            verdicts = judged[(way, target)] = {}
+        if shown in verdicts:
+            ok = verdicts[shown]
+        else:
+            ok = verdicts[shown] = is_met(way, shown, target)
+        periods_of[iid].append(
+            {"period": period, "value": shown, "target": target, "met": ok}
+        )
+        if begun <= latest.get(iid, (0, 0)):  # maybe out of (start, period) order
+            unordered.add(iid)
+        latest[iid] = begun
+    for iid in unordered:
+        periods_of[iid].sort(key=lambda p: (start(str(p["period"])), str(p["period"])))
 
-    verdicts: dict[tuple[str, str, str | None], bool | None] = {}
     result: list[JSONValue] = []
-    for iid, name, unit_, measure, direction, status in rows:
+    for iid, name, unit_, measure, _direction, status in rows:
         key = str(iid)
-        way = _s(direction)
-        # A period's target: the latest not effective after its start; of equal
-        # starts the later in the list. Targets and periods in start order, so one
-        # walk through the targets serves every period.
-        tlist = sorted(targets.get(key, []), key=lambda bt: bt[0])
-        pending = iter(tlist)
-        upcoming = next(pending, None)
-        periods: list[JSONValue] = []
-        append = periods.append
-        oks: list[bool | None] = []
-        target = None
-        for begun, period, value in sorted(measured.get(key, ())):
-            while upcoming is not None and upcoming[0] <= begun:
-                target = upcoming[1]
-                upcoming = next(pending, None)
-            verdict = (way, value, target)
-            if verdict in verdicts:
-                ok = verdicts[verdict]
-            else:
-                ok = verdicts[verdict] = is_met(way, value, target)
-            oks.append(ok)
-            append({"period": period, "value": value, "target": target, "met": ok})
-        met, missed = oks.count(True), oks.count(False)
+        periods = periods_of[key]
+        oks = [p["met"] for p in periods]
         result.append(
             {
                 "indicator_id": key,
                 "name": _s(name),
                 "unit": _s(unit_),
                 "measure": _s(measure),
-                "direction": way,
+                "direction": laws[key][0],
                 "status": _s(status),
-                "periods": periods,
-                "met": met,
-                "missed": missed,
+                "periods": list[JSONValue](periods),
+                "met": oks.count(True),
+                "missed": oks.count(False),
             }
         )
     return result
