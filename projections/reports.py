@@ -229,13 +229,15 @@ def _finding_facts(
     open_stmt = select(v.finding_id, v.classification, v.unit, v.due_on).where(
         or_(v.status.is_(None), v.status != "closed")
     )
-    # The closed ones as two small integers each (days to close, closed in time),
-    # counted here: cheaper than a database sort for a GROUP BY.
-    closed_now = and_(v.closed_on.is_not(None), v.closed_on != "")
-    closed_stmt = select(
-        case((closed_now, v.days_to_close)),
-        case((and_(closed_now, v.closed_on <= v.due_on), 1), else_=0),
-    ).where(v.status == "closed")  # ISO dates sort as text
+    # The closed ones counted by the database: by whether they have a closing
+    # date, days to close and whether they closed in time (ISO dates sort as text).
+    dated = case((and_(v.closed_on.is_not(None), v.closed_on != ""), 1), else_=0)
+    in_time = case((v.closed_on <= v.due_on, 1), else_=0)
+    closed_stmt = (
+        select(dated, v.days_to_close, in_time, func.count())
+        .where(v.status == "closed")
+        .group_by(dated, v.days_to_close, in_time)
+    )
     open_rows = _by_id(conn.execute(open_stmt).all())
     open_by_class: dict[str, JSONValue] = dict.fromkeys(CLASSIFICATIONS, 0)
     overdue: list[JSONValue] = []
@@ -252,11 +254,15 @@ def _finding_facts(
                     "due_on": due,
                 }
             )
-    closed_rows = conn.execute(closed_stmt).all()
-    total = len(open_rows) + len(closed_rows)  # every finding is one or the other
-    durations = Counter(int(days) for days, _ in closed_rows if days is not None)
+    total = len(open_rows)  # every finding is open or closed
+    durations: Counter[int] = Counter()
+    punctual = 0
+    for has_date, days, on_time, count in conn.execute(closed_stmt).all():
+        total += count
+        if has_date and days is not None:
+            durations[int(days)] += count
+            punctual += count if on_time else 0
     closed = durations.total()
-    punctual = sum(in_time for _, in_time in closed_rows)
     return {
         "total": total,
         "open": len(open_rows),
