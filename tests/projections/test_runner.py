@@ -192,12 +192,12 @@ def test_read_models_of_an_older_shape_are_refused_until_rebuilt(
 ) -> None:
     feed(store, clock, choices(40))
     with store.engine.begin() as conn:
-        conn.exec_driver_sql("ALTER TABLE proj_findings DROP COLUMN days_to_close")
+        conn.exec_driver_sql("ALTER TABLE proj_findings DROP COLUMN reopened_count")
     with pytest.raises(ProjectionError, match=r"proj_findings .*run `qms rebuild`"):
         create_all(store.engine)
     rebuild(store.engine, store)
     create_all(store.engine)  # the current shape again: accepted
-    assert "days_to_close" in {c.name for c in findings.columns}
+    assert "reopened_count" in {c.name for c in findings.columns}
 
 
 @settings(
