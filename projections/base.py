@@ -3,9 +3,9 @@
 A projection folds the events of one stream kind into row versions. It never
 writes SQL itself: it reads and replaces *current* rows through a `Batch`, which
 keeps a per-batch cache of the current rows of the records the batch touches,
-closes replaced versions (`valid_to = seq`, and their `span`) and inserts new ones
-with one statement per table at `flush`. Because every version is keyed by the seq of the
-event that made it, applying the same events in batches of any size gives the same
+closes replaced versions (`valid_to = seq`, and their `span`) and inserts new
+ones with one statement per table at `flush`. Because every version is keyed by the
+seq of the event that made it, applying the same events in batches of any size gives the same
 rows: this is what makes a rebuild equal to incremental updates.
 """
 
@@ -124,8 +124,6 @@ class Batch:
                 continue
             for i in wanted:
                 cache[i] = {}
-            if self._hold:
-                continue  # new records: nothing stored
             id_col = table.c[self._keys[name][0]]
             for start in range(0, len(wanted), _IN_CHUNK):
                 chunk = wanted[start : start + _IN_CHUNK]
@@ -150,14 +148,13 @@ class Batch:
             ProjectionError: (hold) the record was retired already.
         """
         cache = self._current[table.name]
-        if self._hold:
+        cache[rid] = {}
+        if self._hold:  # a record of a rebuild starts empty, once
             if rid in self._retired:
                 raise ProjectionError(
                     f"{table.name}: record {rid!r} was touched after its stream ended"
                 )
-            cache[rid] = {}
             return
-        cache[rid] = {}
         id_col = table.c[self._keys[table.name][0]]
         stmt = select(table).where(id_col == rid, table.c.valid_to.is_(None))
         for db_row in self._conn.execute(stmt):
