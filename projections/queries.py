@@ -270,9 +270,7 @@ def visible(
         return current if units is None else and_(c.unit.in_(sorted(units)), current)
     top = n.bit_length() + 1  # 2**(top - 1) > n: every later span begins in [1, n]
     clause = _visible_clause(table.name, top, units is not None)
-    values: list[BindParameter[object]] = [bindparam(f"{table.name}_n", n)]
-    if units is not None:
-        values.append(bindparam(f"{table.name}_units", sorted(units), expanding=True))
+    values = _span_values(table, n, units)
     return clause.bindparams(*values).self_group()  # type: ignore[return-value]  # a boolean SQL fragment
 
 
@@ -292,11 +290,19 @@ def versions_at(
     """
     top = n.bit_length() + 1
     clause = _versions_clause(table.name, tuple(columns), top, units is not None)
+    values = _span_values(table, n, units)
+    selected = clause.bindparams(*values).columns(*(table.c[c] for c in columns))
+    return selected.subquery(f"{table.name}_at")
+
+
+def _span_values(
+    table: Table, n: int, units: Collection[str] | None
+) -> list[BindParameter[object]]:
+    """The values the span terms of `_span_terms` name: n, and the units if any."""
     values: list[BindParameter[object]] = [bindparam(f"{table.name}_n", n)]
     if units is not None:
         values.append(bindparam(f"{table.name}_units", sorted(units), expanding=True))
-    selected = clause.bindparams(*values).columns(*(table.c[c] for c in columns))
-    return selected.subquery(f"{table.name}_at")
+    return values
 
 
 @cache
