@@ -1261,7 +1261,9 @@ class EventStore:
                 "read range must have to_seq >= 0 and batch >= 1",
                 {"range": f"to_seq={to_seq}, batch={batch}"},
             )
-        last = self.size() if to_seq is None else to_seq
+        return self._stream_pages(self.size() if to_seq is None else to_seq, batch)
+
+    def _stream_pages(self, last: int, batch: int) -> Iterator[RecordedEvent]:
         order = (events.c.stream, events.c.version)
         page = (
             select(events.c.seq, events.c.envelope, *order)

@@ -229,6 +229,23 @@ def test_commands_appended_together_keep_a_command_id_each(store: EventStore) ->
     assert store.size() == 4
 
 
+def test_read_by_stream_gives_each_stream_in_version_order(store: EventStore) -> None:
+    for stream in ("finding/2", "document/QP-07", "finding/2", "finding/1"):
+        kind = "finding.raised" if stream.startswith("finding") else "document.drafted"
+        store.append([new_event(stream=stream, type=kind)])
+    store.append([new_event(stream="document/QP-07")])  # seq 6: past to_seq below
+    read = [(e.stream, e.version, e.seq) for e in store.read_by_stream(5, batch=2)]
+    assert read == [
+        ("document/QP-07", 1, 3),
+        ("finding/1", 1, 5),
+        ("finding/2", 1, 2),
+        ("finding/2", 2, 4),
+        ("ledger/keys", 1, 1),
+    ]
+    with pytest.raises(EventRejectedError):
+        store.read_by_stream(batch=0)
+
+
 def test_commands_appended_together_fail_together(store: EventStore) -> None:
     with pytest.raises(ConcurrencyError):
         store.append_commands(
