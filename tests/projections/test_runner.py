@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
+from ledger import catalog
 from ledger.clock import FixedClock
 from ledger.envelope import RecordedEvent
 from ledger.errors import ConcurrencyError, StorageError
@@ -19,6 +21,7 @@ from projections.models import (
     VERSIONED_TABLES,
     create_all,
     findings,
+    indicator_measurements,
     projection_positions,
 )
 from projections.queries import visible
@@ -264,3 +267,36 @@ def test_a_rebuild_refuses_a_projection_that_writes_another_record(
     feed(store, clock, choices(80))
     with pytest.raises(ProjectionError, match="touched record 'F-0'"):
         rebuild(store.engine, store, projections=[_Meddling()])
+
+
+def test_events_of_an_older_schema_reach_the_read_models_upcast(
+    store: EventStore,
+    clock: FixedClock,
+    engines: EngineFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After a type's schema moves on, stored events keep their bytes and schema 1;
+    a rebuild and a catch-up apply them as the upcaster lifts them."""
+    feed(store, clock, choices(200))
+    stored = [e for e in store.read(1, store.size()) if e.type == "indicator.measured"]
+    assert stored, "scenario records measurements"
+
+    def v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+        data["note"] = f"v1: {data.get('note') or 'none'}"
+        return data
+
+    old = catalog.CATALOG["indicator.measured"]
+    spec = catalog.EventSpec(old.schema, 2, {1: v1_to_v2})
+    monkeypatch.setitem(catalog.CATALOG, "indicator.measured", spec)  # type: ignore[arg-type]
+
+    other = engines()
+    rebuild(other, store, upto=store.size() // 2)
+    catch_up(other, store)
+    with other.connect() as conn:
+        notes = {
+            str(note) for (note,) in conn.execute(select(indicator_measurements.c.note))
+        }
+    assert notes == {"v1: none"}
+    again = [e for e in store.read(1, store.size()) if e.type == "indicator.measured"]
+    assert [(e.schema, e.data) for e in again] == [(e.schema, e.data) for e in stored]
+    assert {e.schema for e in again} == {1}
