@@ -223,11 +223,15 @@ def _finding_facts(
     conn: Connection, n: int, scope: set[str] | None, today: str
 ) -> dict[str, JSONValue]:
     """The findings section as known at n. A network holds tens of thousands of
-    findings: the database counts them by days to close and punctuality, and only
-    the open ones are read (their criteria and evidence stay in the database)."""
+    findings: the database counts the open ones by classification and the closed
+    ones by days to close and punctuality; only the overdue ones are read."""
     v = versions_at(findings, n, _FINDING_COLUMNS, scope).c
-    open_stmt = select(v.finding_id, v.classification, v.unit, v.due_on).where(
-        or_(v.status.is_(None), v.status != "closed")
+    is_open = or_(v.status.is_(None), v.status != "closed")
+    open_stmt = (
+        select(v.classification, func.count()).where(is_open).group_by(v.classification)
+    )
+    overdue_stmt = select(v.finding_id, v.classification, v.unit, v.due_on).where(
+        is_open, v.due_on.is_not(None), v.due_on != "", v.due_on < today
     )
     # The closed ones counted by the database: by whether they have a closing
     # date, days to close and whether they closed in time (ISO dates sort as text).
@@ -238,23 +242,24 @@ def _finding_facts(
         .where(v.status == "closed")
         .group_by(dated, v.days_to_close, in_time)
     )
-    open_rows = _by_id(conn.execute(open_stmt).all())
     open_by_class: dict[str, JSONValue] = dict.fromkeys(CLASSIFICATIONS, 0)
-    overdue: list[JSONValue] = []
-    for finding_id, classification, unit_, due_on in open_rows:
+    opened = 0
+    for classification, count in conn.execute(open_stmt).all():
         cls = _s(classification)
-        open_by_class[cls] = cast("int", open_by_class.get(cls, 0)) + 1
-        due = _s(due_on)
-        if due and due < today:
-            overdue.append(
-                {
-                    "finding_id": str(finding_id),
-                    "classification": cls,
-                    "unit": _s(unit_),
-                    "due_on": due,
-                }
-            )
-    total = len(open_rows)  # every finding is open or closed
+        open_by_class[cls] = cast("int", open_by_class.get(cls, 0)) + int(count)
+        opened += int(count)
+    overdue: list[JSONValue] = [
+        {
+            "finding_id": str(finding_id),
+            "classification": _s(classification),
+            "unit": _s(unit_),
+            "due_on": str(due_on),
+        }
+        for finding_id, classification, unit_, due_on in _by_id(
+            conn.execute(overdue_stmt).all()
+        )
+    ]
+    total = opened  # every finding is open or closed
     durations: Counter[int] = Counter()
     punctual = 0
     for has_date, days, on_time, count in conn.execute(closed_stmt).all():
@@ -265,7 +270,7 @@ def _finding_facts(
     closed = durations.total()
     return {
         "total": total,
-        "open": len(open_rows),
+        "open": opened,
         "open_by_classification": open_by_class,
         "overdue": overdue,
         "closed": closed,
