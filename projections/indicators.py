@@ -3,7 +3,10 @@
 A measurement row per (indicator, period) holds the value as best known: a
 correction ends the previous version and starts a new one, so the current row is
 "as best known now for period P" and the row valid at n is "as known at T".
-`first_value` keeps the value originally recorded.
+`first_value` keeps the value originally recorded. Each version also keeps the
+period's verdict as it was known (`target`, `met`, `begins`): a target change
+re-judges the measurements it reaches, so a report as known at T reads them as
+they were, without looking the targets up again.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from sqlalchemy import Table
 from ledger.envelope import RecordedEvent
 from projections.base import Batch, record_id, text
 from projections.models import indicator_measurements, indicator_targets, indicators
+from projections.verdicts import begins, is_met, target_in_force
 
 
 class IndicatorsProjection:
@@ -67,11 +71,19 @@ class IndicatorsProjection:
                 },
             )
             batch.update(indicators, (iid,), seq, target=target)
+            for row in batch.children(indicator_measurements, iid):
+                period = str(row["period"])
+                batch.update(
+                    indicator_measurements,
+                    (iid, period),
+                    seq,
+                    **_verdict(batch, iid, period, _opt(row["value"])),
+                )
         elif etype == "indicator.measured":
-            value = text(data, "value")
+            value, period = text(data, "value"), text(data, "period") or ""
             batch.put(
                 indicator_measurements,
-                (iid, text(data, "period") or ""),
+                (iid, period),
                 seq,
                 {
                     "value": value,
@@ -79,6 +91,7 @@ class IndicatorsProjection:
                     "note": text(data, "note"),
                     "corrections": 0,
                     "recorded_by": event.actor,
+                    **_verdict(batch, iid, period, value),
                 },
             )
         elif etype == "indicator.measurement_corrected":
@@ -86,13 +99,15 @@ class IndicatorsProjection:
             current = batch.get(indicator_measurements, *key)
             count = current["corrections"] if current is not None else 0
             new = data.get("new")
+            value = text(new, "value") if isinstance(new, Mapping) else None
             batch.update(
                 indicator_measurements,
                 key,
                 seq,
-                value=text(new, "value") if isinstance(new, Mapping) else None,
+                value=value,
                 corrections=(count if isinstance(count, int) else 0) + 1,
                 correction_reason=text(data, "reason"),
+                **_verdict(batch, iid, key[1], value),
             )
         elif etype == "indicator.retired":
             batch.update(
@@ -102,3 +117,26 @@ class IndicatorsProjection:
                 status="retired",
                 retired_reason=text(data, "reason"),
             )
+
+
+def _opt(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _verdict(
+    batch: Batch, iid: str, period: str, value: str | None
+) -> dict[str, object]:
+    """The period's target in force, as the batch knows the targets now, and whether
+    `value` met it in the indicator's direction."""
+    targets = (
+        (str(t["effective_from"]), _opt(t["target"]) or "")
+        for t in batch.children(indicator_targets, iid)
+    )
+    target = target_in_force(targets, period)
+    indicator = batch.get(indicators, iid)
+    direction = "" if indicator is None else str(indicator["direction"] or "")
+    return {
+        "target": target,
+        "met": is_met(direction, "" if value is None else value, target),
+        "begins": begins(period),
+    }

@@ -275,7 +275,13 @@ indicator_measurements = _versioned(
     _int("corrections"),
     _text("recorded_by"),
     _text("correction_reason"),
-    covering=("indicator_id", "period", "value"),
+    # Judged as the version was known: the target in force for the period (the
+    # latest not effective after its start), whether the value met it in the
+    # indicator's direction, and the period's first month as YYYYMM (its order).
+    _text("target"),
+    _bool("met"),
+    _int("begins"),
+    covering=("indicator_id", "period", "value", "target", "met", "begins"),
 )
 
 reviews = _versioned(

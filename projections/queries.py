@@ -12,7 +12,6 @@ import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Protocol
 
@@ -47,6 +46,7 @@ from projections.models import (
     user_roles,
     users,
 )
+from projections.verdicts import is_met, period_start, target_in_force
 
 
 class LedgerClock(Protocol):
@@ -380,37 +380,9 @@ def _mapping(value: object) -> Mapping[str, JSONValue] | None:
     return loaded if isinstance(loaded, dict) else None
 
 
-def period_start(period: str) -> tuple[int, int]:
-    """Return (year, first month) of a period `YYYY-MM`, `YYYY-Qn` or `YYYY`."""
-    year = int(period[:4])
-    rest = period[5:]
-    if not rest:
-        return (year, 1)
-    if rest.startswith("Q"):
-        return (year, 3 * int(rest[1:]) - 2)
-    return (year, int(rest))
-
-
 def target_for(targets: Sequence[TargetView], period: str) -> str | None:
     """Return the target in force for `period`: the latest not effective after it."""
-    start = period_start(period)
-    best: tuple[tuple[int, int], str] | None = None
-    for t in targets:
-        begin = period_start(t.effective_from)
-        if begin <= start and (best is None or begin >= best[0]):
-            best = (begin, t.target)
-    return None if best is None else best[1]
-
-
-def is_met(direction: str, value: str, target: str | None) -> bool | None:
-    """Return whether `value` meets `target` in the direction given (None: unknown)."""
-    if target is None:
-        return None
-    try:
-        v, t = Decimal(value), Decimal(target)
-    except InvalidOperation:
-        return None
-    return v <= t if direction == "lower_is_better" else v >= t
+    return target_in_force(((t.effective_from, t.target) for t in targets), period)
 
 
 # -- units and users ------------------------------------------------------------------

@@ -15,16 +15,16 @@ import csv
 import gc
 import hashlib
 import io
-from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Protocol, TypeVar, cast
+from operator import itemgetter
+from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import Connection, Engine, and_, case, func, or_, select
+from sqlalchemy import Connection, Engine, Row, and_, case, func, or_, select
 
 from ledger.canonical import JSONValue, canonical_bytes
 from ledger.envelope import format_time
@@ -35,7 +35,6 @@ from projections.models import (
     documents,
     findings,
     indicator_measurements,
-    indicator_targets,
     indicators,
     projection_positions,
 )
@@ -43,8 +42,6 @@ from projections.queries import (
     _s,
     _subtree,
     _units,
-    is_met,
-    period_start,
     versions_at,
     visible,
 )
@@ -283,8 +280,8 @@ def _indicator_rows(
     conn: Connection, n: int, scope: set[str] | None
 ) -> list[JSONValue]:
     """The indicators known at n with each period's value, target and whether it
-    was met. Only the columns shown are read; a period's target is the latest one
-    not effective after the period's start (as `projections.queries.target_for`)."""
+    was met. Every measurement version keeps its period's verdict as it was known
+    (`projections.indicators`), so only the columns shown are read."""
     i = indicators.c
     stmt = (
         select(i.indicator_id, i.name, i.unit, i.measure, i.direction, i.status)
@@ -292,92 +289,63 @@ def _indicator_rows(
         .order_by(i.indicator_id)
     )
     rows = conn.execute(stmt).all()
-    wanted = {str(r[0]) for r in rows}
-    starts: dict[str, tuple[int, int]] = {}
-
-    def start(period: str) -> tuple[int, int]:
-        found = starts.get(period)
-        if found is None:
-            found = starts[period] = period_start(period)
-        return found
-
-    t = indicator_targets.c
-    target_stmt = (
-        select(t.indicator_id, t.effective_from, t.target)
-        .where(visible(indicator_targets, n))
-        .order_by(t.indicator_id, t.effective_from)
-    )
+    shown = ("indicator_id", "period", "value", "target", "met", "begins")
     if scope is None:
-        v = versions_at(
-            indicator_measurements, n, ("indicator_id", "period", "value")
-        ).c
-        measured_stmt = select(v.indicator_id, v.period, v.value)
+        v = versions_at(indicator_measurements, n, shown).c
+        measured_stmt = select(
+            v.indicator_id, v.period, v.value, v.target, v.met, v.begins
+        )
     else:  # a few indicators: found by their key
         m = indicator_measurements.c
-        measured_stmt = select(m.indicator_id, m.period, m.value).where(
-            visible(indicator_measurements, n), m.indicator_id.in_(sorted(wanted))
+        measured_stmt = select(
+            m.indicator_id, m.period, m.value, m.target, m.met, m.begins
+        ).where(
+            visible(indicator_measurements, n),
+            m.indicator_id.in_(sorted({str(r[0]) for r in rows})),
         )
-        target_stmt = target_stmt.where(t.indicator_id.in_(sorted(wanted)))
-    targets: dict[str, list[tuple[tuple[int, int], str]]] = {}
-    for iid, effective_from, target in conn.execute(target_stmt).all():
-        if str(iid) in wanted:
-            targets.setdefault(str(iid), []).append(
-                (start(str(effective_from)), _s(target))
-            )
-    # Each indicator's law: its direction and its targets by start. A period's
-    # target is the latest not effective after the period's start; of equal starts
-    # the later in the list, so the mapping keeps the last.
-    laws: dict[str, tuple[str, list[tuple[int, int]], list[str]]] = {}
-    for iid, *_, direction, _status in rows:
-        by_begin = dict(targets.get(str(iid), []))
-        begins = sorted(by_begin)
-        laws[str(iid)] = (_s(direction), begins, [by_begin[b] for b in begins])
-    # A network holds tens of thousands of measurements: one lean pass builds every
-    # period entry as the rows come; a list found out of period order is sorted.
-    periods_of: dict[str, list[dict[str, JSONValue]]] = {key: [] for key in laws}
-    latest: dict[str, tuple[int, int]] = {}  # the start of each list's last period
+    # A network holds tens of thousands of measurements: one lean pass groups them
+    # by indicator; a list found out of period order is sorted (by first month, then
+    # spelling).
+    measured: dict[str, list[Row[Any, Any, Any, Any, Any, Any]]] = {
+        str(r[0]): [] for r in rows
+    }
+    last: dict[str, int] = {}
     unordered: set[str] = set()
-    # Verdicts by direction and target, then by value: most lookups hit.
-    judged: dict[tuple[str, str | None], dict[str, bool | None]] = {}
-    for iid, period, value in conn.execute(measured_stmt).all():
-        law = laws.get(iid)
-        if law is None:
+    for row in conn.execute(measured_stmt).all():
+        iid = row[0]
+        found = measured.get(iid)
+        if found is None:
             continue
-        way, begins, goals = law
-        begun = starts.get(period) or start(period)
-        at = bisect_right(begins, begun) - 1
-        target = goals[at] if at >= 0 else None
-        shown = "" if value is None else value
-        verdicts = judged.get((way, target))
-        if verdicts is None:
-            verdicts = judged[(way, target)] = {}
-        if shown in verdicts:
-            ok = verdicts[shown]
-        else:
-            ok = verdicts[shown] = is_met(way, shown, target)
-        periods_of[iid].append(
-            {"period": period, "value": shown, "target": target, "met": ok}
-        )
-        if begun <= latest.get(iid, (0, 0)):  # maybe out of (start, period) order
+        found.append(row)
+        if row[5] <= last.get(iid, 0):
             unordered.add(iid)
-        latest[iid] = begun
+        last[iid] = row[5]
+    order = itemgetter(5, 1)
     for iid in unordered:
-        periods_of[iid].sort(key=lambda p: (start(str(p["period"])), str(p["period"])))
+        measured[iid].sort(key=order)
 
     result: list[JSONValue] = []
-    for iid, name, unit_, measure, _direction, status in rows:
+    for iid, name, unit_, measure, direction, status in rows:
         key = str(iid)
-        periods = periods_of[key]
-        oks = [p["met"] for p in periods]
+        periods: list[JSONValue] = [
+            {
+                "period": period,
+                "value": "" if value is None else value,
+                "target": target,
+                "met": met,
+            }
+            for _, period, value, target, met, _ in measured[key]
+        ]
+        oks = [row[4] for row in measured[key]]
         result.append(
             {
                 "indicator_id": key,
                 "name": _s(name),
                 "unit": _s(unit_),
                 "measure": _s(measure),
-                "direction": laws[key][0],
+                "direction": _s(direction),
                 "status": _s(status),
-                "periods": list[JSONValue](periods),
+                "periods": periods,
                 "met": oks.count(True),
                 "missed": oks.count(False),
             }

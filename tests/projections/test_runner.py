@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, RowMapping, select
 
 from ledger import catalog
 from ledger.clock import FixedClock
@@ -22,10 +22,13 @@ from projections.models import (
     create_all,
     findings,
     indicator_measurements,
+    indicator_targets,
+    indicators,
     projection_positions,
 )
-from projections.queries import visible
+from projections.queries import TargetView, target_for, visible
 from projections.runner import ALL_PROJECTIONS, InlineProjector, catch_up, rebuild
+from projections.verdicts import is_met
 from tests.projections.conftest import EngineFactory
 from tests.projections.helpers import dump, feed
 from tests.projections.simulation import Simulation, choices
@@ -300,3 +303,83 @@ def test_events_of_an_older_schema_reach_the_read_models_upcast(
     again = [e for e in store.read(1, store.size()) if e.type == "indicator.measured"]
     assert [(e.schema, e.data) for e in again] == [(e.schema, e.data) for e in stored]
     assert {e.schema for e in again} == {1}
+
+
+def _valid_at(rows: Sequence[RowMapping], n: int) -> list[RowMapping]:
+    return [
+        r
+        for r in rows
+        if r["valid_from"] <= n and (r["valid_to"] is None or r["valid_to"] > n)
+    ]
+
+
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(picks=st.lists(st.integers(min_value=0, max_value=10_000), max_size=150))
+def test_each_measurement_keeps_its_verdict_as_known_at_each_position(
+    store: EventStore, clock: FixedClock, picks: list[int]
+) -> None:
+    """The stored target and verdict of every measurement valid at n are those the
+    targets and direction valid at n give, whatever target changes came later."""
+    start = store.size()
+    feed(store, clock, [*choices(40), *picks])
+    with store.engine.connect() as conn:
+        measured = conn.execute(select(indicator_measurements)).mappings().all()
+        targets = conn.execute(select(indicator_targets)).mappings().all()
+        defined = conn.execute(select(indicators)).mappings().all()
+    for n in range(max(1, start), store.size() + 1):
+        laws = {
+            str(r["indicator_id"]): str(r["direction"]) for r in _valid_at(defined, n)
+        }
+        for m in _valid_at(measured, n):
+            iid, period = str(m["indicator_id"]), str(m["period"])
+            target = target_for(
+                [
+                    TargetView(
+                        effective_from=str(t["effective_from"]),
+                        target=str(t["target"]),
+                        reason=None,
+                        set_by="",
+                    )
+                    for t in _valid_at(targets, n)
+                    if t["indicator_id"] == iid
+                ],
+                period,
+            )
+            assert (m["target"], m["met"], m["begins"]) == (
+                target,
+                is_met(laws[iid], str(m["value"]), target),
+                int(period[:4]) * 100 + int(period[5:7]),
+            ), (iid, period, n)
+
+
+def test_a_target_change_rejudges_the_periods_it_reaches_from_its_event_on(
+    store: EventStore, clock: FixedClock
+) -> None:
+    feed(store, clock, choices(300))
+    changes = {
+        e.seq: e
+        for e in store.read(1, store.size())
+        if e.type == "indicator.target_changed"
+    }
+    with store.engine.connect() as conn:
+        measured = conn.execute(select(indicator_measurements)).mappings().all()
+    by_key: dict[tuple[str, str, int], RowMapping] = {
+        (str(m["indicator_id"]), str(m["period"]), int(m["valid_from"])): m
+        for m in measured
+    }
+    rejudged = [
+        (m, by_key[(str(m["indicator_id"]), str(m["period"]), int(m["valid_to"]))])
+        for m in measured
+        if m["valid_to"] in changes
+    ]
+    assert rejudged, "scenario changes a target after periods were measured"
+    for before, after in rejudged:
+        change = changes[int(before["valid_to"])]
+        assert change.stream == f"indicator/{before['indicator_id']}"
+        assert after["target"] == change.data["new"]["target"]  # type: ignore[index]
+        assert before["target"] != after["target"]
+        assert before["value"] == after["value"]
