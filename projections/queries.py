@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 from sqlalchemy import (
     BindParameter,
@@ -29,6 +29,8 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from ledger.canonical import JSONValue
 from projections.errors import RecordNotFoundError
@@ -337,6 +339,29 @@ def _span_terms(name: str, top: int, by_unit: bool) -> list[str]:
     )
     terms.append(f"{unit}{name}.span >= {top} AND {began} AND {ended}")
     return terms
+
+
+def driver_rows(conn: Connection, stmt: ClauseElement) -> list[tuple[Any, ...]]:
+    """Run `stmt` on the driver's own cursor, in `conn`'s transaction, and return
+    the driver's plain tuples.
+
+    For the few statements that return tens of thousands of rows to be turned into
+    report entries at once: no result rows are built and no type converts a value,
+    so values come as the driver gives them (SQLite gives booleans as 0 and 1).
+    """
+    compiled = cast(
+        "SQLCompiler",
+        stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True}),
+    )
+    params = compiled.construct_params()
+    order = compiled.positiontup
+    args = params if order is None else tuple(params[k] for k in order)
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(compiled.string, args)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 def _rows(

@@ -24,7 +24,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from operator import itemgetter
 from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import Connection, Engine, Row, and_, case, func, or_, select
+from sqlalchemy import Connection, Engine, Text, and_, case, func, or_, select
+from sqlalchemy import cast as sql_cast
 
 from ledger.canonical import JSONValue, canonical_bytes
 from ledger.envelope import format_time
@@ -42,6 +43,7 @@ from projections.queries import (
     _s,
     _subtree,
     _units,
+    driver_rows,
     versions_at,
     visible,
 )
@@ -223,57 +225,69 @@ def _finding_facts(
     findings: the database counts the open ones by classification and the closed
     ones by days to close and punctuality; only the overdue ones are read."""
     v = versions_at(findings, n, _FINDING_COLUMNS, scope).c
-    is_open = or_(v.status.is_(None), v.status != "closed")
-    open_stmt = (
-        select(v.classification, func.count()).where(is_open).group_by(v.classification)
-    )
+    is_closed = v.status == "closed"
     overdue_stmt = select(v.finding_id, v.classification, v.unit, v.due_on).where(
-        is_open, v.due_on.is_not(None), v.due_on != "", v.due_on < today
+        or_(v.status.is_(None), ~is_closed),
+        v.due_on.is_not(None),
+        v.due_on != "",
+        v.due_on < today,  # ISO dates sort as text
     )
-    # The closed ones counted by the database: by whether they have a closing
-    # date, days to close and whether they closed in time (ISO dates sort as text).
-    dated = case((and_(v.closed_on.is_not(None), v.closed_on != ""), 1), else_=0)
-    in_time = case((v.closed_on <= v.due_on, 1), else_=0)
-    closed_stmt = (
-        select(dated, v.days_to_close, in_time, func.count())
-        .where(v.status == "closed")
-        .group_by(dated, v.days_to_close, in_time)
+    # One pass of the database over them all, no sorting: the classification of
+    # each open one, and for each closed one with a closing date its days to close
+    # and whether it closed in time (ISO dates sort as text) as one number,
+    # 2 * days + in_time, each list a comma-separated string counted here.
+    dated = and_(
+        is_closed,
+        v.closed_on.is_not(None),
+        v.closed_on != "",
+        v.days_to_close.is_not(None),
     )
+    mark = v.days_to_close * 2 + case((v.closed_on <= v.due_on, 1), else_=0)
+    counted = select(
+        func.count(),
+        func.aggregate_strings(
+            case((is_closed, None), else_=func.coalesce(v.classification, "")), ","
+        ),
+        func.aggregate_strings(case((dated, sql_cast(mark, Text)), else_=None), ","),
+    )
+    total, kinds, marks = driver_rows(conn, counted)[0]
     open_by_class: dict[str, JSONValue] = dict.fromkeys(CLASSIFICATIONS, 0)
-    opened = 0
-    for classification, count in conn.execute(open_stmt).all():
-        cls = _s(classification)
-        open_by_class[cls] = cast("int", open_by_class.get(cls, 0)) + int(count)
-        opened += int(count)
+    open_kinds = Counter[str]() if kinds is None else Counter(kinds.split(","))
+    for cls, count in sorted(open_kinds.items()):
+        open_by_class[cls] = cast("int", open_by_class.get(cls, 0)) + count
+    durations: Counter[int] = Counter()
+    punctual = 0
+    for value, count in (
+        Counter() if marks is None else Counter(marks.split(","))
+    ).items():
+        days, on_time = divmod(int(value), 2)
+        durations[days] += count
+        punctual += count * on_time
     overdue: list[JSONValue] = [
         {
             "finding_id": str(finding_id),
-            "classification": _s(classification),
-            "unit": _s(unit_),
-            "due_on": str(due_on),
+            "classification": "" if classification is None else classification,
+            "unit": "" if unit_ is None else unit_,
+            "due_on": due_on,
         }
         for finding_id, classification, unit_, due_on in _by_id(
-            conn.execute(overdue_stmt).all()
+            driver_rows(conn, overdue_stmt)
         )
     ]
-    total = opened  # every finding is open or closed
-    durations: Counter[int] = Counter()
-    punctual = 0
-    for has_date, days, on_time, count in conn.execute(closed_stmt).all():
-        total += count
-        if has_date and days is not None:
-            durations[int(days)] += count
-            punctual += count if on_time else 0
-    closed = durations.total()
+    done = durations.total()
     return {
         "total": total,
-        "open": opened,
+        "open": open_kinds.total(),
         "open_by_classification": open_by_class,
         "overdue": overdue,
-        "closed": closed,
+        "closed": done,
         "median_days_to_close": _median(durations),
-        "on_time_closure_percent": _percent(punctual, closed),
+        "on_time_closure_percent": _percent(punctual, done),
     }
+
+
+# A verdict as the driver gives it (SQLite: 0 and 1; True == 1 and False == 0 as keys).
+_VERDICT: dict[object, bool | None] = {None: None, 0: False, 1: True}
 
 
 def _indicator_rows(
@@ -306,12 +320,10 @@ def _indicator_rows(
     # A network holds tens of thousands of measurements: one lean pass groups them
     # by indicator; a list found out of period order is sorted (by first month, then
     # spelling).
-    measured: dict[str, list[Row[Any, Any, Any, Any, Any, Any]]] = {
-        str(r[0]): [] for r in rows
-    }
+    measured: dict[str, list[tuple[Any, ...]]] = {str(r[0]): [] for r in rows}
     last: dict[str, int] = {}
     unordered: set[str] = set()
-    for row in conn.execute(measured_stmt).all():
+    for row in driver_rows(conn, measured_stmt):
         iid = row[0]
         found = measured.get(iid)
         if found is None:
@@ -332,11 +344,11 @@ def _indicator_rows(
                 "period": period,
                 "value": "" if value is None else value,
                 "target": target,
-                "met": met,
+                "met": _VERDICT[met],
             }
             for _, period, value, target, met, _ in measured[key]
         ]
-        oks = [row[4] for row in measured[key]]
+        oks = [_VERDICT[row[4]] for row in measured[key]]
         result.append(
             {
                 "indicator_id": key,
