@@ -21,8 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from operator import itemgetter
-from typing import Any, Protocol, TypeVar, cast
+from typing import Protocol, TypeVar, cast
 
 from sqlalchemy import Connection, Engine, Text, and_, case, func, or_, select
 from sqlalchemy import cast as sql_cast
@@ -49,6 +48,7 @@ from projections.queries import (
 )
 from projections.report_html import render_html
 from projections.runner import ALL_PROJECTIONS
+from projections.verdicts import begins
 
 REPORT_FORMAT = 1
 CLASSIFICATIONS = ("major", "minor", "observation", "opportunity")
@@ -290,6 +290,11 @@ def _finding_facts(
 _VERDICT: dict[object, bool | None] = {None: None, 0: False, 1: True}
 
 
+def _period_order(entry: Mapping[str, JSONValue]) -> tuple[int, str]:
+    period = str(entry["period"])
+    return (begins(period), period)
+
+
 def _indicator_rows(
     conn: Connection, n: int, scope: set[str] | None
 ) -> list[JSONValue]:
@@ -317,38 +322,36 @@ def _indicator_rows(
             visible(indicator_measurements, n),
             m.indicator_id.in_(sorted({str(r[0]) for r in rows})),
         )
-    # A network holds tens of thousands of measurements: one lean pass groups them
-    # by indicator; a list found out of period order is sorted (by first month, then
-    # spelling).
-    measured: dict[str, list[tuple[Any, ...]]] = {str(r[0]): [] for r in rows}
+    # A network holds tens of thousands of measurements: one lean pass makes their
+    # entries and groups them by indicator; a list found out of period order is
+    # sorted (by first month, then spelling).
+    measured: dict[str, list[dict[str, JSONValue]]] = {str(r[0]): [] for r in rows}
     last: dict[str, int] = {}
     unordered: set[str] = set()
-    for row in driver_rows(conn, measured_stmt):
-        iid = row[0]
+    verdict = _VERDICT
+    for iid, period, value, target, met, first in driver_rows(conn, measured_stmt):
         found = measured.get(iid)
         if found is None:
             continue
-        found.append(row)
-        if row[5] <= last.get(iid, 0):
-            unordered.add(iid)
-        last[iid] = row[5]
-    order = itemgetter(5, 1)
-    for iid in unordered:
-        measured[iid].sort(key=order)
-
-    result: list[JSONValue] = []
-    for iid, name, unit_, measure, direction, status in rows:
-        key = str(iid)
-        periods: list[JSONValue] = [
+        found.append(
             {
                 "period": period,
                 "value": "" if value is None else value,
                 "target": target,
-                "met": _VERDICT[met],
+                "met": verdict[met],
             }
-            for _, period, value, target, met, _ in measured[key]
-        ]
-        oks = [_VERDICT[row[4]] for row in measured[key]]
+        )
+        if first <= last.get(iid, 0):
+            unordered.add(iid)
+        last[iid] = first
+    for iid in unordered:
+        measured[iid].sort(key=_period_order)
+
+    result: list[JSONValue] = []
+    for iid, name, unit_, measure, direction, status in rows:
+        key = str(iid)
+        periods = measured[key]
+        oks = [p["met"] for p in periods]
         result.append(
             {
                 "indicator_id": key,
@@ -357,7 +360,7 @@ def _indicator_rows(
                 "measure": _s(measure),
                 "direction": _s(direction),
                 "status": _s(status),
-                "periods": periods,
+                "periods": list[JSONValue](periods),
                 "met": oks.count(True),
                 "missed": oks.count(False),
             }
