@@ -11,13 +11,19 @@ they were, without looking the targets up again.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 
 from sqlalchemy import Table
 
 from ledger.envelope import RecordedEvent
 from projections.base import Batch, record_id, text
-from projections.models import indicator_measurements, indicator_targets, indicators
+from projections.models import (
+    indicator_measurements,
+    indicator_targets,
+    indicator_years,
+    indicators,
+)
 from projections.verdicts import begins, is_met, target_in_force
 
 
@@ -29,7 +35,7 @@ class IndicatorsProjection:
 
     @property
     def tables(self) -> Sequence[Table]:
-        return (indicators, indicator_targets, indicator_measurements)
+        return (indicators, indicator_targets, indicator_measurements, indicator_years)
 
     def apply(self, batch: Batch, event: RecordedEvent) -> None:
         iid, data, seq, etype = record_id(event), event.data, event.seq, event.type
@@ -71,6 +77,7 @@ class IndicatorsProjection:
                 },
             )
             batch.update(indicators, (iid,), seq, target=target)
+            years = set()
             for row in batch.children(indicator_measurements, iid):
                 period = str(row["period"])
                 batch.update(
@@ -79,6 +86,9 @@ class IndicatorsProjection:
                     seq,
                     **_verdict(batch, iid, period, _opt(row["value"])),
                 )
+                years.add(period[:4])
+            for year in sorted(years):
+                _year(batch, iid, year, seq)
         elif etype == "indicator.measured":
             value, period = text(data, "value"), text(data, "period") or ""
             batch.put(
@@ -94,6 +104,7 @@ class IndicatorsProjection:
                     **_verdict(batch, iid, period, value),
                 },
             )
+            _year(batch, iid, period[:4], seq)
         elif etype == "indicator.measurement_corrected":
             key = (iid, text(data, "period") or "")
             current = batch.get(indicator_measurements, *key)
@@ -109,6 +120,7 @@ class IndicatorsProjection:
                 correction_reason=text(data, "reason"),
                 **_verdict(batch, iid, key[1], value),
             )
+            _year(batch, iid, key[1][:4], seq)
         elif etype == "indicator.retired":
             batch.update(
                 indicators,
@@ -140,3 +152,36 @@ def _verdict(
         "met": is_met(direction, "" if value is None else value, target),
         "begins": begins(period),
     }
+
+
+def _year(batch: Batch, iid: str, year: str, seq: int) -> None:
+    """Write the indicator's periods of `year` as the report lists them."""
+    rows = sorted(
+        (
+            row
+            for row in batch.children(indicator_measurements, iid)
+            if str(row["period"])[:4] == year
+        ),
+        key=lambda row: (row["begins"], str(row["period"])),
+    )
+    periods = [
+        {
+            "period": str(row["period"]),
+            "value": _opt(row["value"]) or "",
+            "target": _opt(row["target"]),
+            "met": None if row["met"] is None else bool(row["met"]),
+        }
+        for row in rows
+    ]
+    verdicts = [p["met"] for p in periods]
+    batch.put(
+        indicator_years,
+        (iid, year),
+        seq,
+        {
+            # Keys in the report's order, no spaces: parsed back as they were.
+            "periods": json.dumps(periods, ensure_ascii=False, separators=(",", ":")),
+            "met": verdicts.count(True),
+            "missed": verdicts.count(False),
+        },
+    )

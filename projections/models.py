@@ -284,6 +284,19 @@ indicator_measurements = _versioned(
     covering=("indicator_id", "period", "value", "target", "met", "begins"),
 )
 
+# Each indicator's periods of one year as the status report lists them: a JSON
+# list of {period, value, target, met} in period order, with the met and missed
+# counts. Made from the measurement versions whenever one of that year changes, so
+# a network report reads one row per indicator and year instead of one per period.
+indicator_years = _versioned(
+    "proj_indicator_years",
+    ("indicator_id", "year"),
+    _text("periods"),
+    _int("met"),
+    _int("missed"),
+    covering=("indicator_id", "year"),
+)
+
 reviews = _versioned(
     "proj_reviews",
     ("review_id",),
@@ -315,6 +328,7 @@ VERSIONED_TABLES: tuple[Table, ...] = (
     indicators,
     indicator_targets,
     indicator_measurements,
+    indicator_years,
     reviews,
 )
 ALL_TABLES: tuple[Table, ...] = (*VERSIONED_TABLES, projection_positions)

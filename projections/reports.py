@@ -15,6 +15,7 @@ import csv
 import gc
 import hashlib
 import io
+import json
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -34,7 +35,7 @@ from projections.models import (
     audits,
     documents,
     findings,
-    indicator_measurements,
+    indicator_years,
     indicators,
     projection_positions,
 )
@@ -48,7 +49,6 @@ from projections.queries import (
 )
 from projections.report_html import render_html
 from projections.runner import ALL_PROJECTIONS
-from projections.verdicts import begins
 
 REPORT_FORMAT = 1
 CLASSIFICATIONS = ("major", "minor", "observation", "opportunity")
@@ -286,21 +286,12 @@ def _finding_facts(
     }
 
 
-# A verdict as the driver gives it (SQLite: 0 and 1; True == 1 and False == 0 as keys).
-_VERDICT: dict[object, bool | None] = {None: None, 0: False, 1: True}
-
-
-def _period_order(entry: Mapping[str, JSONValue]) -> tuple[int, str]:
-    period = str(entry["period"])
-    return (begins(period), period)
-
-
 def _indicator_rows(
     conn: Connection, n: int, scope: set[str] | None
 ) -> list[JSONValue]:
     """The indicators known at n with each period's value, target and whether it
-    was met. Every measurement version keeps its period's verdict as it was known
-    (`projections.indicators`), so only the columns shown are read."""
+    was met, as the indicator-year rows valid at n list them (`projections.indicators`
+    keeps each period's verdict as it was known)."""
     i = indicators.c
     stmt = (
         select(i.indicator_id, i.name, i.unit, i.measure, i.direction, i.status)
@@ -308,50 +299,37 @@ def _indicator_rows(
         .order_by(i.indicator_id)
     )
     rows = conn.execute(stmt).all()
-    shown = ("indicator_id", "period", "value", "target", "met", "begins")
+    wanted = [str(r[0]) for r in rows]
     if scope is None:
-        v = versions_at(indicator_measurements, n, shown).c
-        measured_stmt = select(
-            v.indicator_id, v.period, v.value, v.target, v.met, v.begins
-        )
+        y = versions_at(
+            indicator_years, n, ("indicator_id", "year", "periods", "met", "missed")
+        ).c
+        years_stmt = select(y.indicator_id, y.year, y.periods, y.met, y.missed)
     else:  # a few indicators: found by their key
-        m = indicator_measurements.c
-        measured_stmt = select(
-            m.indicator_id, m.period, m.value, m.target, m.met, m.begins
-        ).where(
-            visible(indicator_measurements, n),
-            m.indicator_id.in_(sorted({str(r[0]) for r in rows})),
+        t = indicator_years.c
+        years_stmt = select(t.indicator_id, t.year, t.periods, t.met, t.missed).where(
+            visible(indicator_years, n), t.indicator_id.in_(sorted(wanted))
         )
-    # A network holds tens of thousands of measurements: one lean pass makes their
-    # entries and groups them by indicator; a list found out of period order is
-    # sorted (by first month, then spelling).
-    measured: dict[str, list[dict[str, JSONValue]]] = {str(r[0]): [] for r in rows}
-    last: dict[str, int] = {}
-    unordered: set[str] = set()
-    verdict = _VERDICT
-    for iid, period, value, target, met, first in driver_rows(conn, measured_stmt):
-        found = measured.get(iid)
-        if found is None:
-            continue
-        found.append(
-            {
-                "period": period,
-                "value": "" if value is None else value,
-                "target": target,
-                "met": verdict[met],
-            }
-        )
-        if first <= last.get(iid, 0):
-            unordered.add(iid)
-        last[iid] = first
-    for iid in unordered:
-        measured[iid].sort(key=_period_order)
+    # One row per indicator and year, its periods listed as JSON already: each
+    # indicator's years are joined in order and the database's texts parsed at once.
+    years: dict[str, list[tuple[str, str, int, int]]] = {iid: [] for iid in wanted}
+    for iid, year, periods, met, missed in driver_rows(conn, years_stmt):
+        found = years.get(iid)
+        if found is not None:
+            found.append((year, periods, met, missed))
+    texts = []
+    for iid in wanted:
+        found = years[iid]
+        found.sort()
+        texts.append(",".join(p[1:-1] for _, p, _, _ in found if p != "[]"))
+    lists = json.loads("[[" + "],[".join(texts) + "]]") if texts else []
 
     result: list[JSONValue] = []
-    for iid, name, unit_, measure, direction, status in rows:
+    for (iid, name, unit_, measure, direction, status), periods in zip(
+        rows, lists, strict=True
+    ):
         key = str(iid)
-        periods = measured[key]
-        oks = [p["met"] for p in periods]
+        found = years[key]
         result.append(
             {
                 "indicator_id": key,
@@ -360,9 +338,9 @@ def _indicator_rows(
                 "measure": _s(measure),
                 "direction": _s(direction),
                 "status": _s(status),
-                "periods": list[JSONValue](periods),
-                "met": oks.count(True),
-                "missed": oks.count(False),
+                "periods": periods,
+                "met": sum(met for _, _, met, _ in found),
+                "missed": sum(missed for _, _, _, missed in found),
             }
         )
     return result
