@@ -16,12 +16,13 @@ from hypothesis import strategies as st
 
 from ledger.checkpoint import verify_checkpoint
 from ledger.clock import FixedClock
+from ledger.signing import SigningKey
 from ledger.store import EventStore
 from projections import queries as q
 from projections.reports import _median, build_report
 from projections.runner import rebuild
 from tests.projections import scenario
-from tests.projections.conftest import START, EngineFactory
+from tests.projections.conftest import ORIGIN, START, EngineFactory
 from tests.projections.helpers import feed
 from tests.projections.simulation import Simulation, choices
 
@@ -124,6 +125,14 @@ def test_report_renders_csv_and_printable_html(
     assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
 
 
+def _fresh_store(engines: EngineFactory) -> tuple[EventStore, FixedClock]:
+    """A new initialized ledger in a database of its own, with its clock at START."""
+    clock = FixedClock(START)
+    store = EventStore(engines(), SigningKey.generate(), ORIGIN, clock=clock)
+    store.initialize()
+    return store, clock
+
+
 @settings(
     max_examples=8,
     deadline=None,
@@ -136,12 +145,7 @@ def test_report_renders_csv_and_printable_html(
 def test_views_as_of_random_t_equal_a_replay_of_the_prefix(
     engines: EngineFactory, picks: list[int], cut: int
 ) -> None:
-    from ledger.signing import SigningKey
-    from tests.projections.conftest import ORIGIN
-
-    clock = FixedClock(START)
-    store = EventStore(engines(), SigningKey.generate(), ORIGIN, clock=clock)
-    store.initialize()
+    store, clock = _fresh_store(engines)
     feed(store, clock, picks, sim=Simulation(), hours=2)
     as_of = START + timedelta(hours=2 * (cut % (len(picks) + 1)), minutes=30)
     n = store.size_at(as_of)
@@ -195,12 +199,7 @@ def test_report_sections_agree_with_the_registers_as_known_at_t(
     engines: EngineFactory, picks: list[int], cut: int, unit: str | None
 ) -> None:
     """What the report counts in the database equals what the registers list."""
-    from ledger.signing import SigningKey
-    from tests.projections.conftest import ORIGIN
-
-    clock = FixedClock(START)
-    store = EventStore(engines(), SigningKey.generate(), ORIGIN, clock=clock)
-    store.initialize()
+    store, clock = _fresh_store(engines)
     feed(store, clock, [*choices(60), *picks], sim=Simulation(), hours=2)
     hours = 2 * (cut % (len(picks) + 62))
     as_of = START + timedelta(hours=hours, minutes=30)
