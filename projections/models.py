@@ -281,7 +281,6 @@ indicator_measurements = _versioned(
     _text("target"),
     _bool("met"),
     _int("begins"),
-    covering=("indicator_id", "period", "value", "target", "met", "begins"),
 )
 
 # Each indicator's periods of one year as the status report lists them: a JSON

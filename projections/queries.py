@@ -48,7 +48,6 @@ from projections.models import (
     user_roles,
     users,
 )
-from projections.verdicts import is_met, period_start, target_in_force
 
 
 class LedgerClock(Protocol):
@@ -403,11 +402,6 @@ def _strs(value: object) -> tuple[str, ...]:
 def _mapping(value: object) -> Mapping[str, JSONValue] | None:
     loaded = _json(value)
     return loaded if isinstance(loaded, dict) else None
-
-
-def target_for(targets: Sequence[TargetView], period: str) -> str | None:
-    """Return the target in force for `period`: the latest not effective after it."""
-    return target_in_force(((t.effective_from, t.target) for t in targets), period)
 
 
 # -- units and users ------------------------------------------------------------------
@@ -865,25 +859,23 @@ def _indicators(
         iid = str(r["indicator_id"])
         tlist = targets.get(iid, [])
         direction = _s(r["direction"])
-        ms = []
-        for m in sorted(
-            measured.get(iid, []),
-            key=lambda m: (period_start(str(m["period"])), str(m["period"])),
-        ):
-            target = target_for(tlist, str(m["period"]))
-            ms.append(
-                MeasurementView(
-                    period=str(m["period"]),
-                    value=_s(m["value"]),
-                    first_value=_s(m["first_value"]),
-                    corrections=_i(m["corrections"]),
-                    note=_os(m["note"]),
-                    correction_reason=_os(m["correction_reason"]),
-                    recorded_by=_s(m["recorded_by"]),
-                    target=target,
-                    met=is_met(direction, _s(m["value"]), target),
-                )
+        ms = [  # each with its verdict as known then (projections.indicators)
+            MeasurementView(
+                period=str(m["period"]),
+                value=_s(m["value"]),
+                first_value=_s(m["first_value"]),
+                corrections=_i(m["corrections"]),
+                note=_os(m["note"]),
+                correction_reason=_os(m["correction_reason"]),
+                recorded_by=_s(m["recorded_by"]),
+                target=_os(m["target"]),
+                met=None if m["met"] is None else bool(m["met"]),
             )
+            for m in sorted(
+                measured.get(iid, []),
+                key=lambda m: (_i(m["begins"]), str(m["period"])),
+            )
+        ]
         views.append(
             IndicatorView(
                 indicator_id=iid,

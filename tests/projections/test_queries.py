@@ -10,6 +10,7 @@ from ledger.clock import FixedClock
 from ledger.store import EventStore
 from projections import queries as q
 from projections.errors import RecordNotFoundError
+from projections.verdicts import is_met, target_in_force
 from tests.projections import scenario
 
 
@@ -149,15 +150,12 @@ def test_units_users_audits_reviews(
 
 
 def test_period_targets_respect_quarters_and_years() -> None:
-    targets = [
-        q.TargetView(effective_from="2025", target="90", reason=None, set_by="x"),
-        q.TargetView(effective_from="2026-Q2", target="95", reason=None, set_by="x"),
-    ]
-    assert q.target_for(targets, "2026-03") == "90"
-    assert q.target_for(targets, "2026-04") == "95"
-    assert q.target_for(targets, "2024") is None
-    assert q.is_met("lower_is_better", "3.5", "4") is True
-    assert q.is_met("higher_is_better", "3.5", "4") is False
+    targets = [("2025", "90"), ("2026-Q2", "95")]
+    assert target_in_force(targets, "2026-03") == "90"
+    assert target_in_force(targets, "2026-04") == "95"
+    assert target_in_force(targets, "2024") is None
+    assert is_met("lower_is_better", "3.5", "4") is True
+    assert is_met("higher_is_better", "3.5", "4") is False
 
 
 def test_the_histories_used_here_follow_the_event_catalogue(

@@ -26,9 +26,9 @@ from projections.models import (
     indicators,
     projection_positions,
 )
-from projections.queries import TargetView, target_for, visible
+from projections.queries import visible
 from projections.runner import ALL_PROJECTIONS, InlineProjector, catch_up, rebuild
-from projections.verdicts import is_met
+from projections.verdicts import is_met, target_in_force
 from tests.projections.conftest import EngineFactory
 from tests.projections.helpers import dump, feed
 from tests.projections.simulation import Simulation, choices
@@ -336,17 +336,12 @@ def test_each_measurement_keeps_its_verdict_as_known_at_each_position(
         }
         for m in _valid_at(measured, n):
             iid, period = str(m["indicator_id"]), str(m["period"])
-            target = target_for(
-                [
-                    TargetView(
-                        effective_from=str(t["effective_from"]),
-                        target=str(t["target"]),
-                        reason=None,
-                        set_by="",
-                    )
+            target = target_in_force(
+                (
+                    (str(t["effective_from"]), str(t["target"]))
                     for t in _valid_at(targets, n)
                     if t["indicator_id"] == iid
-                ],
+                ),
                 period,
             )
             assert (m["target"], m["met"], m["begins"]) == (
