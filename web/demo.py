@@ -291,8 +291,9 @@ class _Demo:
     ) -> None:
         self.service, self.store, self.scale, self.seed = service, store, scale, seed
         self.clock, self.progress = clock, progress
-        # Bulk: a day's commands per transaction, signing sessions, and the read
-        # models caught up before each management review and at the end.
+        # Bulk: a day's commands per transaction, and the read models caught up
+        # before each management review and at the end. Either way each person
+        # signs within one signing session (password checked at the first signing).
         self.batch: CommandBatch | None = service.batch(projectors=()) if bulk else None
         self.sessions: dict[str, SigningSession] = {}
         self.rng = DemoRandom(seed)
@@ -337,12 +338,11 @@ class _Demo:
         if self.clock is not None:
             self.clock.current = self.moment
         stamped = _with_time(command, self.moment)
+        session = self.session(actor) if sign else None
         if self.batch is not None:
-            session = self.session(actor) if sign else None
             self.events += self.batch.handle(stamped, actor, session=session)
         else:
-            password = demo_password(actor, self.seed) if sign else None
-            self.events += len(self.service.handle(stamped, actor, password=password))
+            self.events += len(self.service.handle(stamped, actor, session=session))
         self.signatures += int(sign)
 
     def session(self, actor: str) -> SigningSession:
@@ -1192,10 +1192,14 @@ def fill_demo(
     and only `occurred_at` follows the story. `progress(done, total)` counts days.
     `scale` replaces the preset of `size` (the summary still names `size`).
 
+    Each person signs within one signing session of the demo's run: the password
+    is checked (the key unsealed) at their first signing, as 21 CFR 11.200(a)(1)(i)
+    allows for a series of signings in one continuous period of access.
+
     `bulk` (default: for `large` only) records a day's commands per transaction
-    through `Service.batch` with the same rules, signs within one signing session
-    per person, and skips the inline projections: the read models are caught up
-    before each management review (which pins the status report) and at the end.
+    through `Service.batch` with the same rules and skips the inline projections:
+    the read models are caught up before each management review (which pins the
+    status report) and at the end.
 
     Raises:
         EventRejectedError: the ledger holds QMS records already, or `size` is unknown.
