@@ -20,7 +20,7 @@ from ledger.signing import SigningKey
 from ledger.store import EventStore
 from projections import queries as q
 from projections.reports import _median, build_report
-from projections.runner import rebuild
+from projections.runner import InlineProjector, rebuild
 from tests.projections import scenario
 from tests.projections.conftest import ORIGIN, START, EngineFactory
 from tests.projections.helpers import feed
@@ -71,6 +71,60 @@ def test_report_counts_what_the_unit_subtree_holds_at_t(
     assert b01["units"] == ["B01", "D01"]
     assert b01["findings"]["total"] == 2
     assert b01["audits"]["planned"] == 2
+
+
+@pytest.mark.usefixtures("moments")  # the scenario's units and history
+def test_closing_on_the_due_day_is_in_time_and_due_today_is_not_overdue(
+    store: EventStore, clock: FixedClock
+) -> None:
+    """The boundaries a certifier checks: a finding closed on its due day closed in
+    time, one closed a day after it did not; one due today is not overdue yet, one
+    due yesterday is."""
+    clock.advance(days=1)
+    today = clock.now().date()
+
+    def day(offset: int) -> str:
+        return (today + timedelta(days=offset)).isoformat()
+
+    cases = {  # finding: (due on, closed on)
+        "2026-0101": (day(0), day(0)),
+        "2026-0102": (day(-1), day(0)),
+        "2026-0103": (day(2), day(0)),
+        "2026-0104": (day(0), None),
+        "2026-0105": (day(-1), None),
+    }
+    events = []
+    for fid, (due, closed) in cases.items():
+        stream = f"finding/{fid}"
+        events.append(
+            scenario.ev(
+                stream,
+                "finding.raised",
+                "bob",
+                unit="B02",
+                source="internal_audit",
+                classification="minor",
+                criterion={"clause": "8.7"},
+                description="records kept late",
+                evidence=[],
+                due_on=due,
+                audit=None,
+            )
+        )
+        if closed is not None:
+            events.append(
+                scenario.ev(stream, "finding.closed", "bob", closed_on=closed)
+            )
+    store.append(events, projectors=[InlineProjector()])
+    as_of = clock.now() + timedelta(seconds=1)
+    assert as_of.date() == today
+    data = json.loads(
+        build_report(store.engine, store, as_of=as_of, unit="B02").to_json()
+    )
+    findings = data["findings"]
+    assert findings["closed"] == 3
+    assert findings["on_time_closure_percent"] == "66.7"  # 0101 and 0103 of three
+    assert [f["finding_id"] for f in findings["overdue"]] == ["2026-0105"]
 
 
 def test_report_carries_a_checkpoint_that_verifies(
