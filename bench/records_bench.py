@@ -108,6 +108,18 @@ def _size_of(url: str) -> int:
         engine.dispose()
 
 
+def _demo_command(size: str) -> list[str]:
+    """`qms demo --size SIZE` through this interpreter (our own CLI)."""
+    return [
+        sys.executable,
+        "-c",
+        "from web.cli import main; main()",
+        "demo",
+        "--size",
+        size,
+    ]
+
+
 def ensure_ledger(dialect: str, url: str, size: str, instance: Path) -> Ledger:
     """Return the cached demo ledger of `size`, building it with `qms demo` if needed."""
     built = instance / "built.json"
@@ -134,16 +146,8 @@ def ensure_ledger(dialect: str, url: str, size: str, instance: Path) -> Ledger:
         f"building the {size} demo on {dialect} (qms demo --size {size}) ...",
         flush=True,
     )
-    command = [
-        sys.executable,
-        "-c",
-        "from web.cli import main; main()",
-        "demo",
-        "--size",
-        size,
-    ]
     start = time.perf_counter()
-    subprocess.run(command, env=_env(instance, url), check=True)  # our own CLI
+    subprocess.run(_demo_command(size), env=_env(instance, url), check=True)
     seconds = time.perf_counter() - start
     events = _size_of(url)
     info = {
@@ -337,12 +341,13 @@ def small_demo_seconds() -> float:
     shutil.rmtree(instance, ignore_errors=True)
     instance.mkdir(parents=True)
     url = f"sqlite:///{instance / 'qms.sqlite3'}"
-    command = [sys.executable, "-c", "from web.cli import main; main()"]
-    command += ["demo", "--size", "small"]
     try:
         start = time.perf_counter()
-        subprocess.run(  # our own CLI
-            command, env=_env(instance, url), check=True, capture_output=True
+        subprocess.run(
+            _demo_command("small"),
+            env=_env(instance, url),
+            check=True,
+            capture_output=True,
         )
         return time.perf_counter() - start
     finally:
