@@ -41,12 +41,19 @@ ACTOR_RE = re.compile(r"[^\x00-\x1f\x7f]{1,200}")
 def format_time(moment: datetime) -> str:
     """Return `moment` in the ledger time format: RFC 3339 UTC, 6 fraction digits, Z.
 
+    The year always has four digits (0001, not the platform strftime's 1).
+
     Raises:
         ValueError: `moment` is naive.
+        OverflowError: `moment` in UTC falls outside years 1..9999.
     """
     if moment.tzinfo is None:
         raise ValueError("ledger times must be timezone-aware")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    u = moment.astimezone(UTC)
+    return (
+        f"{u.year:04d}-{u.month:02d}-{u.day:02d}T"
+        f"{u.hour:02d}:{u.minute:02d}:{u.second:02d}.{u.microsecond:06d}Z"
+    )
 
 
 def parse_time(text: str) -> datetime:
