@@ -57,14 +57,43 @@ def write_export(
 
     Raises:
         EventRejectedError: `out` exists already.
-        StorageError: the written export does not verify; nothing is left behind.
+        StorageError: the written export does not verify, or it cannot be written
+            (`cannot write <out>: <reason>`); nothing is left behind.
     """
     if out.exists():
         raise EventRejectedError(f"{out} exists already", {"out": ["exists already"]})
     note = store.checkpoint()
     size = parse_note(note)[0].size
+    try:
+        return _write(store, out, note, size, as_zip, with_blobs, check, progress)
+    except OSError as exc:
+        reason = (
+            "part of the path is a file, not a folder"
+            if isinstance(exc, FileExistsError)
+            else exc.strerror or type(exc).__name__
+        )
+        raise StorageError(f"cannot write {out}: {reason}") from exc
+
+
+def _write(
+    store: EventStore,
+    out: Path,
+    note: str,
+    size: int,
+    as_zip: bool,
+    with_blobs: bool,
+    check: bool,
+    progress: Callable[[int], None] | None,
+) -> ExportSummary:
+    """Write the export of size `size` beside `out` and rename it into place.
+
+    Raises:
+        OSError: the file system refused; the work files are removed.
+        StorageError: the written export does not verify.
+    """
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".qms-export-", dir=out.parent))
+    tmp_zip = work.with_suffix(".zip")
     try:
         with (work / "events.jsonl").open("wb") as handle:
             for count, line in enumerate(store.read_lines(1, size), start=1):
@@ -84,7 +113,6 @@ def write_export(
         if check:
             _check(work, store)
         if as_zip:
-            tmp_zip = work.with_suffix(".zip")
             with zipfile.ZipFile(tmp_zip, "w", zipfile.ZIP_DEFLATED) as archive:
                 for path in sorted(work.rglob("*")):
                     if path.is_file():
@@ -94,4 +122,5 @@ def write_export(
             os.replace(work, out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        tmp_zip.unlink(missing_ok=True)
     return ExportSummary(out, size, blobs, note)
