@@ -6,6 +6,8 @@ read models live in the store's database. Nothing here imports web/.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +17,8 @@ import click
 from sqlalchemy import Engine
 
 from ledger.envelope import parse_time
+from ledger.errors import StorageError
+from projections.errors import RecordNotFoundError
 from projections.models import create_all
 from projections.reports import ReportLedger, build_report
 from projections.runner import EventSource, rebuild
@@ -26,7 +30,18 @@ class CliStore(ReportLedger, EventSource, Protocol):
     engine: Engine
 
 
+def _shown(text: str, limit: int = 40) -> str:
+    """Return what the user typed, quoted, cut to `limit` characters for a message."""
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}..."
+
+
 def _moment(text: str | None) -> datetime:
+    """Return the instant `--as-of` names (default now), in UTC.
+
+    Raises:
+        click.BadParameter: not an ISO 8601 time with a zone, or outside years
+            1..9999 in UTC.
+    """
     if text is None:
         return datetime.now(UTC)
     try:
@@ -36,10 +51,114 @@ def _moment(text: str | None) -> datetime:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise click.BadParameter(f"{text!r} is not an ISO 8601 time") from exc
+        raise click.BadParameter(
+            f"{_shown(text)} is not an ISO 8601 time in the years 0001 to 9999, "
+            "e.g. 2026-03-31T23:59:59Z",
+            param_hint="--as-of",
+        ) from exc
     if moment.tzinfo is None:
-        raise click.BadParameter("give a time zone, e.g. 2026-03-31T23:59:59Z")
-    return moment.astimezone(UTC)
+        raise click.BadParameter(
+            "give a time zone, e.g. 2026-03-31T23:59:59Z", param_hint="--as-of"
+        )
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise click.BadParameter(
+            f"{_shown(text)} is outside the years 0001 to 9999 in UTC",
+            param_hint="--as-of",
+        ) from exc
+
+
+FORMATS = ("json", "csv", "html")
+
+
+def _targets(
+    formats: str | None, out: str | None
+) -> tuple[list[str], Path | None, bool]:
+    """Return (formats, path, whether the path is a folder) for `--format`, `--out`.
+
+    An explicit `--format` wins over the suffix of `--out FILE`; without it the
+    suffix names the format. `--out` naming an existing folder, or ending with a
+    slash, is a folder that gets report.<format> for every format.
+
+    Raises:
+        click.BadParameter: an unknown format, several formats for one file, or a
+            file whose suffix names no format while `--format` is not given.
+    """
+    wanted = [f.strip() for f in (formats or "json").split(",") if f.strip()]
+    bad = sorted(set(wanted) - set(FORMATS))
+    if bad:
+        raise click.BadParameter(
+            f"unknown format(s): {_shown(', '.join(bad))}", param_hint="--format"
+        )
+    if not wanted:
+        raise click.BadParameter(
+            "name a format: json, csv or html", param_hint="--format"
+        )
+    if out is None:
+        return wanted, None, False
+    path = Path(out)
+    if path.is_dir() or out.endswith(("/", os.sep)):
+        return wanted, path, True
+    if formats is None:
+        suffix = path.suffix.lstrip(".").lower()
+        if suffix not in FORMATS:
+            raise click.BadParameter(
+                f"{_shown(path.name)} names no format: give --format json, csv or "
+                "html, or a file name ending in .json, .csv or .html",
+                param_hint="--out",
+            )
+        return [suffix], path, False
+    if len(wanted) > 1:
+        raise click.BadParameter(
+            f"one file takes one format, not {', '.join(wanted)}: "
+            "give a folder to write report.<format> for each",
+            param_hint="--out",
+        )
+    return wanted, path, False
+
+
+def _default_mode() -> int:
+    """Return the mode a new file gets under the process's umask."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write `data` to `path` whole or not at all.
+
+    A regular file (or a new one) is written beside its target and renamed into
+    place; anything else that exists (a device, a pipe) is written in place.
+
+    Raises:
+        StorageError: the file cannot be written (the reason in one line).
+    """
+    work: Path | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists() and not path.is_file():
+            with path.open("wb") as handle:
+                handle.write(data)
+            return
+        mode = path.stat().st_mode & 0o777 if path.exists() else _default_mode()
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        work = Path(name)
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(work, path)
+        work = None
+    except OSError as exc:
+        reason = (
+            "part of the path is a file, not a folder"
+            if isinstance(exc, FileExistsError)
+            else exc.strerror or type(exc).__name__
+        )
+        raise StorageError(f"cannot write {path}: {reason}") from exc
+    finally:
+        if work is not None:
+            work.unlink(missing_ok=True)
 
 
 def make_group(open_store: Callable[[], CliStore]) -> click.Group:
@@ -78,48 +197,42 @@ def make_group(open_store: Callable[[], CliStore]) -> click.Group:
     @click.option(
         "--format",
         "formats",
-        default="json",
-        help="Comma-separated: json, csv, html.",
+        default=None,
+        help="Comma-separated: json, csv, html; default json, or the suffix of "
+        "--out FILE. An explicit --format wins over the suffix.",
     )
     @click.option(
         "--out",
-        type=click.Path(path_type=Path),
         default=None,
-        help="File to write (its suffix names the format, e.g. report.html), or a "
-        "folder to write report.<format> into; default: print to stdout.",
+        help="File to write (without --format its suffix .json, .csv or .html names "
+        "the format), or an existing folder (or a path ending in /) to write "
+        "report.<format> into; default: print to stdout.",
     )
     def report_command(
-        as_of: str | None, unit: str | None, formats: str, out: Path | None
+        as_of: str | None, unit: str | None, formats: str | None, out: str | None
     ) -> None:
         """Print or write the QMS status report as it stood at T."""
-        wanted = [f.strip() for f in formats.split(",") if f.strip()]
-        bad = sorted(set(wanted) - {"json", "csv", "html"})
-        if bad:
-            raise click.BadParameter(f"unknown format(s): {', '.join(bad)}")
+        wanted, path, folder = _targets(formats, out)
+        moment = _moment(as_of)
         store = open_store()
         engine = store.engine
         create_all(engine)
-        report = build_report(engine, store, as_of=_moment(as_of), unit=unit)
+        try:
+            report = build_report(engine, store, as_of=moment, unit=unit)
+        except RecordNotFoundError as exc:
+            raise click.UsageError(str(exc)) from exc
         rendered = {
             "json": report.to_json(),
             "csv": report.to_csv().encode(),
             "html": report.to_html().encode(),
         }
-        if out is not None and out.suffix.lstrip(".") in rendered:
-            fmt = out.suffix.lstrip(".")
-            if formats != "json" and wanted != [fmt]:
-                raise click.BadParameter(
-                    f"--out {out.name} names format {fmt}, --format asks for {formats}"
-                )
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_bytes(rendered[fmt])
-            wanted = []
         for fmt in wanted:
-            if out is None:
+            if path is None:
                 click.echo(rendered[fmt].decode())
+            elif folder:
+                _write(path / f"report.{fmt}", rendered[fmt])
             else:
-                out.mkdir(parents=True, exist_ok=True)
-                (out / f"report.{fmt}").write_bytes(rendered[fmt])
+                _write(path, rendered[fmt])
         click.echo(f"sha256 {report.sha256()}", err=True)
 
     return group

@@ -190,6 +190,20 @@ def _indicators(items: Sequence[JSONValue]) -> str:
     )
 
 
+def _covering(covering: Mapping[str, JSONValue]) -> str:
+    """The checkpoint covering a prefix that has none of its own, or nothing."""
+    if not covering:
+        return ""
+    proof = "\n".join(str(h) for h in _l(covering.get("consistency_proof")))
+    return (
+        "<p>No key in force can sign that prefix any more (a key rotation followed); "
+        "the checkpoint that sealed its key's epoch covers it:</p>"
+        f"<pre>{_s(covering.get('note'))}</pre>"
+        "<p>RFC 9162 consistency proof from the prefix to that checkpoint:</p>"
+        f"<pre>{html.escape(proof) or '(empty)'}</pre>"
+    )
+
+
 def render_html(data: Mapping[str, JSONValue], digest: str) -> str:
     """Return the report as one printable, self-contained HTML page."""
     ledger = _m(data.get("ledger"))
@@ -232,5 +246,6 @@ def render_html(data: Mapping[str, JSONValue], digest: str) -> str:
         f"<p>SHA-256 of this report's canonical JSON: <code>{html.escape(digest)}</code></p>"
         "<p>Signed checkpoint of that prefix (C2SP signed note):</p>"
         f"<pre>{_s(ledger.get('checkpoint')) or 'none: see docs/ledger-format.md'}</pre>"
-        "</div></body></html>\n"
+        + _covering(_m(ledger.get("checkpoint_covering")))
+        + "</div></body></html>\n"
     )

@@ -2,7 +2,9 @@
 
 The report reads only the row versions valid at n = n(T) and T's own date, and is
 stamped with the ledger origin, n, the root hash of the first n events and the
-signed checkpoint for n. So the report as known at T is byte-identical whenever it
+signed checkpoint for n (for a size no key in force can sign any more, after a key
+rotation: none, and the checkpoint that sealed that key's epoch with a consistency
+proof from n to it). So the report as known at T is byte-identical whenever it
 is regenerated (after any number of later events) and equal to the report built from
 a replay of events 1..n into empty read models. Its JSON is canonical (RFC 8785);
 the SHA-256 of those bytes is what a management review pins. No floats anywhere:
@@ -12,6 +14,7 @@ ratios and medians are decimal strings.
 from __future__ import annotations
 
 import csv
+import difflib
 import gc
 import hashlib
 import io
@@ -30,7 +33,7 @@ from sqlalchemy import cast as sql_cast
 from ledger.canonical import JSONValue, canonical_bytes
 from ledger.envelope import format_time
 from ledger.errors import KeyMaterialError
-from projections.errors import ProjectionError
+from projections.errors import ProjectionError, RecordNotFoundError
 from projections.models import (
     audits,
     documents,
@@ -55,6 +58,16 @@ CLASSIFICATIONS = ("major", "minor", "observation", "opportunity")
 DONE_AUDITS = frozenset({"reported", "closed"})
 
 
+class LedgerKeyEntry(Protocol):
+    """What the report reads of a registered key (structurally: `KeyRecord`)."""
+
+    @property
+    def purpose(self) -> str: ...
+
+    @property
+    def registered_seq(self) -> int: ...
+
+
 class ReportLedger(Protocol):
     """What the report needs of the store (structurally: `ledger.store.EventStore`)."""
 
@@ -69,6 +82,14 @@ class ReportLedger(Protocol):
     def checkpoint(self, size: int | None = None) -> str: ...
 
     def checkpoint_for(self, size: int) -> str | None: ...
+
+    def checkpoints(self) -> list[tuple[int, str]]: ...
+
+    def consistency_proof(
+        self, size1: int, size2: int | None = None
+    ) -> list[bytes]: ...
+
+    def key_records(self) -> Sequence[LedgerKeyEntry]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +144,48 @@ def _checkpoint(ledger: ReportLedger, n: int) -> str | None:
         return ledger.checkpoint(n)
     except KeyMaterialError:
         return None
+
+
+def _covering(ledger: ReportLedger, n: int) -> dict[str, JSONValue] | None:
+    """Return the checkpoint that sealed the key epoch holding size n, with a proof.
+
+    Only for a size n that has no checkpoint of its own and can no longer get one:
+    the ledger keys in force after n were all replaced. Let r be the first
+    registration of a `ledger` key after event n; that key signs checkpoints of
+    size r and up, so sizes n..r-1 could be signed only by the keys before it,
+    whose last checkpoint, of size r-1, `EventStore.rotate_ledger_key` stores
+    before the rotation's events. The choice is the largest stored checkpoint of a
+    size in n..r-1: nobody can sign a new one in that range any more, so the same
+    checkpoint is chosen whenever the report is regenerated. Returns
+    `{"note", "consistency_proof"}` (the RFC 9162 proof from n to the note's size,
+    hex), or None when there is no such key registration or stored checkpoint.
+    """
+    later = [
+        key.registered_seq
+        for key in ledger.key_records()
+        if key.purpose == "ledger" and key.registered_seq > n
+    ]
+    if not later:
+        return None
+    end = min(later) - 1
+    sealed = [(size, note) for size, note in ledger.checkpoints() if n <= size <= end]
+    if not sealed:
+        return None
+    size, note = max(sealed)
+    proof = ledger.consistency_proof(n, size)
+    return {"note": note, "consistency_proof": [h.hex() for h in proof]}
+
+
+def _unknown_unit(unit: str, codes: Sequence[str]) -> RecordNotFoundError:
+    """Return the error for a code no unit has, naming the closest unit codes."""
+    shown = unit if len(unit) <= 40 else f"{unit[:40]}..."
+    folded = {code.casefold(): code for code in codes}
+    close = [
+        folded[match]
+        for match in difflib.get_close_matches(unit.casefold(), folded, 3, 0.0)
+    ]
+    hint = f"the closest unit codes: {', '.join(close)}" if close else "none exist"
+    return RecordNotFoundError(f"no unit {shown} in the ledger; {hint}")
 
 
 def _median(counts: Mapping[int, int]) -> str | None:
@@ -408,7 +471,14 @@ def build_report(
     """Build the QMS status report of `unit`'s subtree (None: all) as known at `as_of`.
 
     `engine` holds the read models (they may be a replay of a ledger prefix); `ledger`
-    gives n(T), the root and the checkpoint.
+    gives n(T), the root and the checkpoint (or, for a size no key in force can sign
+    any more, the checkpoint covering it: `_covering`).
+
+    Raises:
+        ProjectionError: no event was recorded by `as_of`, or the read models have
+            not reached n(T).
+        RecordNotFoundError: `unit` names no unit the read models know (a unit
+            created after `as_of` gives an empty report).
     """
     n = ledger.size_at(as_of)
     if n == 0:
@@ -419,15 +489,30 @@ def build_report(
     root = ledger.root(n)
     with _no_collection(), engine.connect() as conn:
         _require_position(conn, n)
+        known = _units(conn, n)
+        if unit is not None and all(u.code != unit for u in known):
+            # A unit created after T reports as empty at T; a code no unit ever
+            # had is a mistake, not an empty report.
+            current = [u.code for u in _units(conn, None)]
+            if unit not in current:
+                raise _unknown_unit(unit, current)
         scope = _subtree(conn, n, unit, True)
-        unit_codes = sorted(
-            u.code for u in _units(conn, n) if scope is None or u.code in scope
-        )
+        unit_codes = sorted(u.code for u in known if scope is None or u.code in scope)
         doc_total, by_status, overdue_docs = _document_facts(conn, n, scope, today)
         finding_section = _finding_facts(conn, n, scope, today)
         programmes = _audit_counts(conn, n, scope)
         indicator_rows = _indicator_rows(conn, n, scope)
 
+    stamp: dict[str, JSONValue] = {
+        "origin": ledger.origin,
+        "size": n,
+        "root": root.hex(),
+        "checkpoint": _checkpoint(ledger, n),
+    }
+    if stamp["checkpoint"] is None:
+        covering = _covering(ledger, n)
+        if covering is not None:
+            stamp["checkpoint_covering"] = covering
     data: dict[str, JSONValue] = {
         "report": "qms-status",
         "format": REPORT_FORMAT,
@@ -435,12 +520,7 @@ def build_report(
         "units": list(unit_codes),
         "as_of": format_time(as_of),
         "as_of_date": today,
-        "ledger": {
-            "origin": ledger.origin,
-            "size": n,
-            "root": root.hex(),
-            "checkpoint": _checkpoint(ledger, n),
-        },
+        "ledger": stamp,
         "documents": {
             "total": doc_total,
             "by_status": by_status,

@@ -222,3 +222,152 @@ def test_bad_origin_is_a_configuration_error(
     code, _, err = runner("init")
     assert (code, "QMS_ORIGIN" in err) == (2, True)
     assert not os.path.exists(tmp_path / "i")
+
+
+LATER = "2100-01-01T00:00:00Z"  # after every event: the report of the whole ledger
+
+
+def _one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("qms: error: ")
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_report_refuses_a_unit_the_ledger_never_had(qms: Qms) -> None:
+    for unit in ("NOPE", "hq"):
+        code, out, err = qms("report", "--as-of", LATER, "--unit", unit)
+        assert (code, out) == (2, "")
+        line = _one_line(err)
+        assert f"no unit {unit} in the ledger" in line
+        assert "the closest unit codes: HQ" in line
+        assert "sha256" not in err
+    code, out, _ = qms("report", "--as-of", LATER, "--unit", "HQ")
+    assert (code, json.loads(out)["units"]) == (0, ["HQ"])
+
+
+@pytest.mark.parametrize(
+    "as_of",
+    [
+        "9999-12-31T23:59:59-14:00",
+        "0001-01-01T00:00:00+01:00",
+        "0000-01-01T00:00:00Z",
+        "99999-01-01T00:00:00Z",
+        "2026-13-01T00:00:00Z",
+    ],
+)
+def test_report_as_of_out_of_range_is_a_usage_error(qms: Qms, as_of: str) -> None:
+    code, out, err = qms("report", "--as-of", as_of)
+    assert (code, out) == (2, "")
+    line = _one_line(err)
+    assert "--as-of" in line
+    assert repr(as_of) in line
+    assert "years 0001 to 9999" in line
+    assert "OverflowError" not in line
+
+
+def test_report_quotes_only_the_start_of_a_huge_as_of(qms: Qms) -> None:
+    typed = "2026-" + "9" * 100_000
+    code, out, err = qms("report", "--as-of", typed)
+    assert (code, out) == (2, "")
+    line = _one_line(err)
+    assert repr(typed[:40]) + "..." in line
+    assert len(line) < 300
+
+
+def test_times_before_year_1000_print_with_four_digit_years(qms: Qms) -> None:
+    code, _, err = qms("report", "--as-of", "0001-01-01T00:00:00Z")
+    assert code == 1
+    assert _one_line(err).endswith(
+        "the ledger holds no event recorded at or before 0001-01-01T00:00:00.000000Z"
+    )
+
+
+def test_report_out_names_a_file_or_a_folder_never_makes_a_folder_of_a_file(
+    qms: Qms, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tmp_path = tmp_path / "w"
+    tmp_path.mkdir()
+    monkeypatch.chdir(tmp_path)
+    code, expected_json, _ = qms("report", "--as-of", LATER)
+    assert code == 0
+    code, expected_csv, _ = qms("report", "--as-of", LATER, "--format", "csv")
+    assert code == 0
+    # An unknown suffix without --format is refused, and nothing is made.
+    code, out, err = qms("report", "--as-of", LATER, "--out", "r.txt")
+    assert (code, out) == (2, "")
+    assert "'r.txt' names no format" in _one_line(err)
+    assert not os.path.lexists(tmp_path / "r.txt")
+    # An explicit --format wins over the suffix; a known suffix names the format.
+    for args, name, expected in (
+        (("--format", "json", "--out", "r.csv"), "r.csv", expected_json),
+        (("--format", "csv", "--out", "r.txt"), "r.txt", expected_csv),
+        (("--out", "r.json"), "r.json", expected_json),
+        (("--out", "c.csv"), "c.csv", expected_csv),
+    ):
+        code, _, err = qms("report", "--as-of", LATER, *args)
+        assert code == 0, err
+        assert (tmp_path / name).is_file()
+        assert (tmp_path / name).read_text() == expected.removesuffix("\n")
+    code, _, err = qms("report", "--as-of", LATER, "--out", "p.html")
+    assert code == 0, err
+    assert (tmp_path / "p.html").read_text().startswith("<!DOCTYPE html>")
+    # Several formats go into a folder: an existing one, or a path ending in /.
+    (tmp_path / "folder").mkdir()
+    for target in ("folder", "new/"):
+        code, _, err = qms(
+            "report", "--as-of", LATER, "--format", "json,csv", "--out", target
+        )
+        assert code == 0, err
+        folder = tmp_path / target
+        assert sorted(p.name for p in folder.iterdir()) == ["report.csv", "report.json"]
+        assert (folder / "report.json").read_text() == expected_json.removesuffix("\n")
+    code, out, err = qms(
+        "report", "--as-of", LATER, "--format", "json,csv", "--out", "two.json"
+    )
+    assert (code, out) == (2, "")
+    assert "one file takes one format" in _one_line(err)
+    assert not os.path.lexists(tmp_path / "two.json")
+    leftovers = [p.name for p in tmp_path.rglob(".*")]
+    assert leftovers == []
+
+
+def test_report_that_cannot_be_written_says_so_in_one_line(
+    qms: Qms, tmp_path: Path
+) -> None:
+    tmp_path = tmp_path / "w"
+    tmp_path.mkdir()
+    (tmp_path / "plain").write_text("a file")
+    for target, reason in (
+        ("/dev/full", "No space left on device"),
+        (str(tmp_path / "plain" / "r.json"), "part of the path is a file"),
+        ("/proc/qms-nowhere/r.json", ""),
+    ):
+        code, out, err = qms("report", "--format", "json", "--out", target)
+        assert (code, out) == (1, "")
+        line = _one_line(err)
+        assert line.startswith(f"qms: error: cannot write {target}: {reason}")
+    assert Path("/dev/full").is_char_device()
+    assert (tmp_path / "plain").read_text() == "a file"
+    assert [p.name for p in tmp_path.iterdir()] == ["plain"]
+
+
+def test_export_that_cannot_be_written_says_so_and_leaves_nothing(
+    qms: Qms, tmp_path: Path
+) -> None:
+    tmp_path = tmp_path / "w"
+    tmp_path.mkdir()
+    (tmp_path / "plain").write_text("a file")
+    for target, extra in (
+        ("/proc/x", ()),
+        ("/proc/x.zip", ("--zip",)),
+        (str(tmp_path / "plain" / "e"), ()),
+        (str(tmp_path / "plain" / "e.zip"), ("--zip",)),
+    ):
+        code, out, err = qms("export", "--out", target, *extra)
+        assert (code, out) == (1, "")
+        assert _one_line(err).startswith(f"qms: error: cannot write {target}: ")
+    assert [p.name for p in tmp_path.iterdir()] == ["plain"]
+    code, out, _ = qms("verify")
+    assert (code, out.startswith(f"OK n={qms.size()} ")) == (0, True)
