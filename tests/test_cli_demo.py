@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -35,7 +38,66 @@ def demo_instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run = _qms(instance, "demo", "--size", "tiny")
     assert run.returncode == 0, run.stderr
     assert "sign in as admin with password demo-admin" in run.stdout
+    (instance.parent / "demo.out").write_text(run.stdout)
     return instance
+
+
+def test_demo_summary_counts_the_events_status_counts(demo_instance: Path) -> None:
+    summary = (demo_instance.parent / "demo.out").read_text()
+    found = re.search(r"^demo: (\d+) events ", summary, re.MULTILINE)
+    assert found is not None, summary
+    status = _qms(demo_instance, "status", "--json")
+    assert status.returncode == 0, status.stderr
+    assert int(found.group(1)) == json.loads(status.stdout)["size"]
+
+
+def _ledger_size(database: Path) -> int:
+    if not database.exists():
+        return 0
+    try:
+        db = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+        try:
+            return int(db.execute("SELECT max(seq) FROM ledger_events").fetchone()[0])
+        finally:
+            db.close()
+    except (sqlite3.Error, TypeError):  # not created yet, or empty
+        return 0
+
+
+def test_a_demo_stopped_halfway_is_not_retried_on_the_same_ledger(
+    tmp_path: Path,
+) -> None:
+    """SQLite only: one killed demo in a subprocess is enough to leave its records."""
+    instance = tmp_path / "instance"
+    proc = subprocess.Popen(
+        [*QMS, "demo", "--size", "tiny"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=_env(instance),
+    )
+    try:
+        for _ in range(6000):  # until the demo has recorded its first units
+            if _ledger_size(instance / "qms.sqlite3") >= 20 or proc.poll() is not None:
+                break
+            time.sleep(0.02)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL  # stopped halfway, not finished
+    left = _ledger_size(instance / "qms.sqlite3")
+    assert left >= 20
+    again = _qms(instance, "demo", "--size", "tiny")
+    assert again.returncode == 1
+    lines = again.stderr.strip().splitlines()
+    assert lines[-1].startswith("qms: error: the demo fills an empty ledger only")
+    assert "a new QMS_INSTANCE" in lines[-1]
+    assert "Traceback" not in again.stderr
+    assert _ledger_size(instance / "qms.sqlite3") == left
+    verified = _qms(instance, "verify")
+    assert (verified.returncode, verified.stdout.startswith(f"OK n={left} ")) == (
+        0,
+        True,
+    )
 
 
 def test_demo_ledger_verifies_and_refuses_a_second_demo(demo_instance: Path) -> None:

@@ -137,7 +137,7 @@ def demo(seed: int, size: str) -> None:
     finally:
         engine.dispose()
     click.echo(
-        f"demo: {summary.events} events ({summary.first_day} to {summary.last_day}), "
+        f"demo: {summary.ledger_size} events ({summary.first_day} to {summary.last_day}), "
         f"{summary.units} units, {summary.users} people, {summary.documents} documents, "
         f"{summary.audits} audits, {summary.findings} findings, {summary.indicators} indicators, "
         f"{summary.reviews} management reviews, {summary.signatures} e-signatures; "

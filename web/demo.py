@@ -1149,7 +1149,9 @@ def _refuse_non_empty(store: EventStore) -> None:
             continue
         message = (
             "the demo fills an empty ledger only; "
-            f"event {event.seq} ({event.type} on {event.stream}) exists"
+            f"event {event.seq} ({event.type} on {event.stream}) exists: "
+            "run the demo on a new ledger (a new QMS_INSTANCE or database; "
+            "a demo that was stopped leaves its records behind)"
         )
         raise EventRejectedError(message, {"ledger": [message]})
 
