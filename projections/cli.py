@@ -129,7 +129,8 @@ def _write(path: Path, data: bytes) -> None:
     """Write `data` to `path` whole or not at all.
 
     A regular file (or a new one) is written beside its target and renamed into
-    place; anything else that exists (a device, a pipe) is written in place.
+    place (through a symbolic link: beside the file it names); anything else that
+    exists (a device, a pipe) is written in place.
 
     Raises:
         StorageError: the file cannot be written (the reason in one line).
@@ -141,13 +142,14 @@ def _write(path: Path, data: bytes) -> None:
             with path.open("wb") as handle:
                 handle.write(data)
             return
-        mode = path.stat().st_mode & 0o777 if path.exists() else _default_mode()
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        target = path.resolve() if path.is_symlink() else path
+        mode = target.stat().st_mode & 0o777 if target.exists() else _default_mode()
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
         work = Path(name)
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        os.replace(work, path)
+        os.replace(work, target)
         work = None
     except OSError as exc:
         reason = (

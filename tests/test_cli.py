@@ -371,3 +371,21 @@ def test_export_that_cannot_be_written_says_so_and_leaves_nothing(
     assert [p.name for p in tmp_path.iterdir()] == ["plain"]
     code, out, _ = qms("verify")
     assert (code, out.startswith(f"OK n={qms.size()} ")) == (0, True)
+
+
+def test_report_out_replaces_a_file_keeping_its_mode_and_its_links(
+    qms: Qms, tmp_path: Path
+) -> None:
+    kept = tmp_path / "kept.json"
+    kept.write_text("old")
+    kept.chmod(0o640)
+    link = tmp_path / "link.json"
+    link.symlink_to(kept)
+    code, expected, _ = qms("report", "--as-of", LATER)
+    assert code == 0
+    code, _, err = qms("report", "--as-of", LATER, "--out", str(link))
+    assert code == 0, err
+    assert link.is_symlink()
+    assert kept.read_text() == expected.removesuffix("\n")
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o640
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
