@@ -1,7 +1,8 @@
 """The ledger's own commands: init, status, verify, export, checkpoint, pubkey, prove, key.
 
-Usage errors exit 2 with one line; a failed verification prints `FAIL seq=<n> <reason>`
-and exits 1; any other ledger error exits 1 with its message, never a traceback.
+Usage errors and configuration problems (no ledger here, a read-only copy asked to
+write) exit 2 with one line; a failed verification prints `FAIL seq=<n> <reason>` and
+exits 1; any other ledger error exits 1 with its message, never a traceback.
 """
 
 from __future__ import annotations
@@ -19,9 +20,16 @@ import click
 from sqlalchemy import Engine
 
 from ledger.checkpoint import verifier_key
+from ledger.database import durability_warnings, require_ledger
 from ledger.dbverify import verify_store
 from ledger.envelope import KEY_ID_RE
-from ledger.errors import ConfigError, KeyMaterialError, LedgerError, VerificationError
+from ledger.errors import (
+    ConfigError,
+    EventRejectedError,
+    KeyMaterialError,
+    LedgerError,
+    VerificationError,
+)
 from ledger.settings import LedgerSettings
 from ledger.signing import SigningKey, load_private_key_file, write_private_key_file
 from ledger.store import EventStore, create_engine_for, migrate
@@ -55,6 +63,8 @@ class LedgerContext:
             if migrate_schema:
                 migrate(engine)
                 restrict_sqlite_file(engine)
+            else:
+                require_ledger(engine)
             self._store = EventStore(engine, self.signer(), self.settings.origin)
         return self._store
 
@@ -69,14 +79,18 @@ pass_ctx = click.make_pass_decorator(LedgerContext)
 
 
 def restrict_sqlite_file(engine: Engine) -> None:
-    """Make an SQLite database readable by its owner only.
+    """Make an SQLite database and its `-wal` and `-shm` files readable by their owner only.
 
-    It holds people's sealed keys and password hashes: nobody else may copy it for
-    guessing passwords offline.
+    They hold people's sealed keys and password hashes: nobody else may copy them for
+    guessing passwords offline. SQLite creates a later `-wal` or `-shm` file with the
+    database file's mode.
     """
     database = engine.url.database if engine.dialect.name == "sqlite" else None
     if database and database != ":memory:" and Path(database).exists():
-        Path(database).chmod(0o600)
+        for suffix in ("", "-wal", "-shm"):
+            path = Path(database + suffix)
+            if path.exists():
+                path.chmod(0o600)
 
 
 def ensure_service_key(settings: LedgerSettings) -> None:
@@ -151,19 +165,30 @@ def init(ctx: LedgerContext) -> None:
     """Create the schema, the service key (when none is configured) and the genesis event."""
     ensure_service_key(ctx.settings)
     store = ctx.store(migrate_schema=True)
-    if store.is_initialized():
-        click.echo(f"ledger {store.origin} is initialized: n={store.size()}")
-        return
-    genesis = store.initialize()
-    click.echo(f"initialized ledger {store.origin}: genesis key {genesis.key}")
+    if not store.is_initialized():
+        try:
+            genesis = store.initialize()
+        except EventRejectedError:
+            if not store.is_initialized():
+                raise
+        else:
+            click.echo(f"initialized ledger {store.origin}: genesis key {genesis.key}")
+            return
+    # Initialized before, or by another `qms init` between the check and the append.
+    click.echo(f"ledger {store.origin} is initialized: n={store.size()}")
 
 
 @ledger_group.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_ctx
 def status(ctx: LedgerContext, as_json: bool) -> None:
-    """Print the ledger's origin, size, root and signing key."""
+    """Print the ledger's origin, size, root and signing key.
+
+    A PostgreSQL server that may lose commits in a crash is named on stderr.
+    """
     store = ctx.store()
+    for warning in durability_warnings(store.engine):
+        click.echo(f"qms: warning: {warning}", err=True)
     size = store.size()
     root = _b64(store.root(size))
     _emit(
@@ -485,11 +510,15 @@ def run(group: click.Group, argv: list[str] | None = None) -> None:
     except VerificationError as exc:
         click.echo(f"FAIL seq={exc.seq} {exc.reason}")
         sys.exit(1)
+    except ConfigError as exc:  # no ledger here, a read-only copy, a bad setting
+        click.echo(f"qms: error: {exc}", err=True)
+        sys.exit(2)
     except LedgerError as exc:
         click.echo(f"qms: error: {exc}", err=True)
         sys.exit(1)
     except Exception as exc:  # noqa: BLE001  # the CLI's last line of defence: a message, not a traceback
-        click.echo(f"qms: error: {type(exc).__name__}: {exc}", err=True)
+        first = next(iter(str(exc).strip().splitlines()), "")
+        click.echo(f"qms: error: {type(exc).__name__}: {first}", err=True)
         sys.exit(1)
     finally:
         ctx.close()

@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ledger.checkpoint import parse_note
-from ledger.errors import EventRejectedError, StorageError, VerificationError
+from ledger.database import is_read_only
+from ledger.errors import (
+    ConfigError,
+    EventRejectedError,
+    StorageError,
+    VerificationError,
+)
 from ledger.store import EventStore
 from ledger.verify import verify_export
 
@@ -55,13 +61,24 @@ def write_export(
     an export that would not verify (a blob disposed while it was written, say) is
     never published.
 
+    A read-only copy of the ledger (an archive) cannot sign: it exports with the
+    checkpoint it holds of its own size.
+
     Raises:
         EventRejectedError: `out` exists already.
+        ConfigError: the database is a read-only copy without a stored checkpoint of
+            its size.
         StorageError: the written export does not verify, or it cannot be written
             (`cannot write <out>: <reason>`); nothing is left behind.
     """
     if out.exists():
         raise EventRejectedError(f"{out} exists already", {"out": ["exists already"]})
+    if is_read_only(store.engine) and store.checkpoint_for(store.size()) is None:
+        raise ConfigError(
+            f"this read-only copy holds no signed checkpoint of its {store.size()} "
+            "events, which an export needs: export from the ledger itself, or run "
+            "`qms checkpoint` there before copying it"
+        )
     note = store.checkpoint()
     size = parse_note(note)[0].size
     try:

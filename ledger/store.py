@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, Final, Protocol
 
@@ -43,6 +43,13 @@ from ledger.canonical import (
 from ledger.chain import signature_message
 from ledger.checkpoint import Checkpoint, sign_checkpoint, valid_origin
 from ledger.clock import Clock, SystemClock
+from ledger.database import (
+    SNAPSHOT_READ,
+    driver_message,
+    is_read_only_error,
+    is_read_only_url,
+    sqlite_read_only_url,
+)
 from ledger.envelope import (
     ACTOR_RE,
     NewEvent,
@@ -90,8 +97,8 @@ MIGRATIONS: Final = Path(__file__).resolve().parent / "migrations"
 # Execution option for read-only work. On SQLite such a transaction starts with a
 # plain (deferred) BEGIN, so readers never wait for the write lock and never hold it;
 # every other transaction starts with BEGIN IMMEDIATE. Use it as
-# `engine.execution_options(ledger_snapshot_read=True)`.
-SNAPSHOT_READ: Final = "ledger_snapshot_read"
+# `engine.execution_options(ledger_snapshot_read=True)`. (SNAPSHOT_READ is defined
+# in ledger.database.)
 
 KEYS_STREAM: Final = "ledger/keys"
 BLOBS_STREAM: Final = "ledger/blobs"
@@ -109,7 +116,9 @@ _PLACEHOLDER_SIG: Final = base64.b64encode(bytes(64)).decode()
 # --------------------------------------------------------------------------- engine
 
 
-def _sqlite_on_connect(dbapi_connection: Any, _record: object) -> None:
+def _sqlite_on_connect(
+    dbapi_connection: Any, _record: object, *, read_only: bool = False
+) -> None:
     # `dbapi_connection` is the sqlite3.Connection, which SQLAlchemy passes untyped.
     # Switch off the sqlite3 module's own transaction handling (it would BEGIN only
     # before DML, so a SELECT outside it sees no stable snapshot); SQLAlchemy's
@@ -119,14 +128,16 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: object) -> None:
     try:
         cursor.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_S * 1000}")
         cursor.execute("PRAGMA foreign_keys = ON")
-        # WAL + synchronous=NORMAL: a commit is durable once it is in the WAL file,
-        # which the OS holds even if the application process dies, so an application
-        # crash never loses a committed transaction. Only an OS crash or power loss
-        # can lose the last few commits (the WAL is fsynced at checkpoints, not at
-        # every commit), and it can never corrupt the database file. Readers and the
-        # one writer do not block each other.
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
+        # WAL + synchronous=FULL: every commit is fsynced to the WAL file before
+        # COMMIT returns, so neither a crash of the process nor one of the OS or a
+        # power cut loses it. With NORMAL the last commits could vanish in an OS
+        # crash, and the next events would take their seq with other content: the
+        # log would have signed two different trees of one size. Readers and the
+        # one writer do not block each other. A read-only connection (an archived
+        # copy) keeps the journal mode the file has.
+        if not read_only:
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
     finally:
         cursor.close()
 
@@ -149,18 +160,22 @@ def _sqlite_on_begin(connection: Connection) -> None:
 def create_engine_for(url: str) -> Engine:
     """Return an engine for a `sqlite:///` or `postgresql+psycopg://` URL.
 
-    SQLite connections get WAL, synchronous=NORMAL, foreign keys and a 30 s busy
+    SQLite connections get WAL, synchronous=FULL, foreign keys and a 30 s busy
     timeout, and every transaction starts with BEGIN IMMEDIATE (read-only ones with
-    the SNAPSHOT_READ execution option use a deferred BEGIN). PostgreSQL runs READ
-    COMMITTED, which the append lock relies on (see EventStore.append). Errors never
-    show bound parameters (they carry salts, password hashes and sealed keys).
+    the SNAPSHOT_READ execution option use a deferred BEGIN). A SQLite file this
+    process cannot write, or one in a folder it cannot write, is opened read-only
+    (`ledger.database.sqlite_read_only_url`). PostgreSQL runs READ COMMITTED, which
+    the append lock relies on (see EventStore.append). Errors never show bound
+    parameters (they carry salts, password hashes and sealed keys).
 
     Raises:
-        ConfigError: the URL names another database.
+        ConfigError: the URL names another database, or a read-only copy whose
+            `-wal` file holds commits it cannot apply.
     """
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
+        url = sqlite_read_only_url(url)
         memory = url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url
         engine = sa.create_engine(
             url,
@@ -170,7 +185,11 @@ def create_engine_for(url: str) -> Engine:
             # inside the connection that made it.
             poolclass=StaticPool if memory else None,
         )
-        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(
+            engine,
+            "connect",
+            partial(_sqlite_on_connect, read_only=is_read_only_url(url)),
+        )
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
     if url.startswith("postgresql+psycopg://"):
@@ -215,19 +234,23 @@ def migrate(engine: Engine) -> None:
 
 @contextmanager
 def _storage_errors(action: str) -> Iterator[None]:
-    """Turn any database error into StorageError, keeping the driver error as cause."""
+    """Turn any database error into StorageError, keeping the driver error as cause.
+
+    A write refused because the SQLite database is opened read-only (an archived
+    copy) becomes a ConfigError that says so.
+    """
     try:
         yield
     except SQLAlchemyError as exc:
+        if is_read_only_error(exc):
+            raise ConfigError(
+                f"{action} failed: the database is read-only (an archived copy?); "
+                "this needs a writable copy"
+            ) from exc
         raise StorageError(f"{action} failed: {_driver_message(exc)}") from exc
 
 
-def _driver_message(exc: SQLAlchemyError) -> str:
-    # str(DBAPIError) repeats the SQL and its parameters (whole envelopes); the
-    # driver's own message is what a reader needs.
-    if isinstance(exc, DBAPIError) and exc.orig is not None:
-        return str(exc.orig).strip()
-    return str(exc)
+_driver_message = driver_message
 
 
 # --------------------------------------------------------------------------- types

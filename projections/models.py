@@ -36,12 +36,17 @@ from sqlalchemy import (
     Table,
     Text,
     inspect,
+    text,
 )
 from sqlalchemy.schema import CreateTable
 
+from ledger.database import is_read_only
+from ledger.errors import ConfigError
 from projections.errors import ProjectionError
 
 metadata = MetaData()
+
+_CREATE_LOCK = 0x716D_735F_7072_6F6A  # pg advisory lock id ("qms_proj")
 
 
 VERSION_COLUMNS = ("valid_from", "valid_to", "span")
@@ -341,11 +346,28 @@ def key_columns(table: Table) -> tuple[str, ...]:
 def create_all(bind: Engine | Connection) -> None:
     """Create every read-model table that does not exist yet.
 
+    On PostgreSQL an advisory lock makes processes starting at once (two `qms init`)
+    create the tables one after the other: two concurrent CREATE TABLE of one name
+    would fail the second on the catalog's unique index.
+
     Raises:
         ProjectionError: a table exists with other columns (made by an earlier
             version): the read models must be rebuilt from the ledger.
+        ConfigError: tables are missing in a read-only copy of the ledger.
     """
-    metadata.create_all(bind, tables=list(ALL_TABLES))
+    if isinstance(bind, Engine):
+        with bind.begin() as connection:
+            create_all(connection)
+        return
+    if bind.dialect.name == "postgresql":
+        bind.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CREATE_LOCK})
+    missing = [t for t in ALL_TABLES if not inspect(bind).has_table(t.name)]
+    if missing and is_read_only(bind.engine):
+        raise ConfigError(
+            "the read models are not built in this read-only copy: "
+            "rebuild a writable copy"
+        )
+    metadata.create_all(bind, tables=missing)
     found = inspect(bind)
     stale = [
         table.name

@@ -31,6 +31,7 @@ from sqlalchemy import Connection, Engine, Text, and_, case, func, or_, select
 from sqlalchemy import cast as sql_cast
 
 from ledger.canonical import JSONValue, canonical_bytes
+from ledger.database import is_read_only
 from ledger.envelope import format_time
 from ledger.errors import KeyMaterialError
 from projections.errors import ProjectionError, RecordNotFoundError
@@ -438,9 +439,14 @@ def _require_position(conn: Connection, n: int) -> None:
     ).one()
     reached = int(lowest or 0) if count == len(ALL_PROJECTIONS) else 0
     if reached < n:
+        advice = (
+            "they are stale in this read-only copy: rebuild a writable copy"
+            if is_read_only(conn.engine)
+            else "run `qms rebuild`"
+        )
         raise ProjectionError(
             f"the read models have reached event {reached}, the report needs event {n}: "
-            "run `qms rebuild`"
+            + advice
         )
 
 

@@ -21,8 +21,9 @@ from typing import Protocol
 from sqlalchemy import Connection, Engine, bindparam, select, text, update
 
 from ledger import catalog
+from ledger.database import is_read_only
 from ledger.envelope import RecordedEvent, stream_kind
-from ledger.errors import EventRejectedError
+from ledger.errors import ConfigError, EventRejectedError
 from projections.audits import AuditsProjection
 from projections.base import Batch, Projection, record_id
 from projections.documents import DocumentsProjection
@@ -253,7 +254,15 @@ def rebuild(
     or updated, and memory holds one record plus a few thousand versions to write.
     The secondary indexes are built after the rows are in. Returns the position
     reached. Run it while no appends go through the inline projector of this database.
+
+    Raises:
+        ConfigError: the database is a read-only copy.
     """
+    if is_read_only(engine):
+        raise ConfigError(
+            "rebuild writes the read models, and this database is read-only "
+            "(an archived copy?): rebuild a writable copy"
+        )
     last = store.size() if upto is None else upto
     by_kind: dict[str, list[tuple[Projection, Batch]]] = {}
     with engine.begin() as conn:

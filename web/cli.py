@@ -22,6 +22,7 @@ from ledger.cli import (
 from ledger.cli import init as ledger_init
 from ledger.clock import FixedClock
 from ledger.envelope import format_time
+from ledger.errors import ConcurrencyError, NotAuthorizedError
 from ledger.service import Service
 from ledger.store import EventStore, create_engine_for, migrate
 from projections.cli import make_group
@@ -80,9 +81,15 @@ def init(
     if service.directory().users:
         return
     password = admin_password or secrets.token_urlsafe(12)
-    service.create_first_admin(
-        admin_user, admin_name, HQ_CODE, "总局", "Headquarters", password
-    )
+    try:
+        service.create_first_admin(
+            admin_user, admin_name, HQ_CODE, "总局", "Headquarters", password
+        )
+    except (ConcurrencyError, NotAuthorizedError):
+        # Another `qms init` created the first administrator meanwhile.
+        if service.directory().users:
+            return
+        raise
     shown = "" if admin_password else f" with password {password} (shown once)"
     click.echo(f"created the first administrator {admin_user}{shown}")
 
