@@ -15,7 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ledger.checkpoint import parse_note
-from ledger.errors import EventRejectedError, StorageError, VerificationError
+from ledger.errors import (
+    EventRejectedError,
+    KeyMaterialError,
+    StorageError,
+    VerificationError,
+)
 from ledger.store import EventStore
 from ledger.verify import verify_export
 
@@ -53,15 +58,26 @@ def write_export(
 
     With `check` (the default) the export is verified before it is put in place, so
     an export that would not verify (a blob disposed while it was written, say) is
-    never published.
+    never published. Without the service key (a read replica, a copy of the
+    database) no new checkpoint can be signed: the export then ends at the latest
+    stored checkpoint.
 
     Raises:
         EventRejectedError: `out` exists already.
+        KeyMaterialError: no key to sign a checkpoint with, and none is stored.
         StorageError: the written export does not verify; nothing is left behind.
     """
     if out.exists():
         raise EventRejectedError(f"{out} exists already", {"out": ["exists already"]})
-    note = store.checkpoint()
+    try:
+        note = store.checkpoint()
+    except KeyMaterialError as exc:
+        kept = store.checkpoints()
+        if not kept:
+            raise KeyMaterialError(
+                f"{exc}; no signed checkpoint is stored to export up to"
+            ) from exc
+        note = kept[-1][1]
     size = parse_note(note)[0].size
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".qms-export-", dir=out.parent))
