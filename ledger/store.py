@@ -526,7 +526,7 @@ class EventStore:
     append to one database at once (appends are serialized by the database).
 
     Reading needs no key. Appending and signing checkpoints need one: `signer`, or
-    the first one `key_source` returns. When another process rotated the ledger key,
+    the one `key_source` returns on first use. When another process rotated the ledger key,
     an append signed by the revoked key is refused under the append lock; the store
     then asks `key_source` again and, when that key is the ledger key in force,
     retries once with it. It never signs with a key that is not in force.
@@ -660,6 +660,7 @@ class EventStore:
 
         Raises:
             StorageError: the database failed (or is not migrated).
+            VerificationError: the stored event 1 is not an event envelope.
         """
         query = select(events.c.envelope).where(events.c.seq == 1)
         with _storage_errors("reading event 1"), self._reader.connect() as connection:
