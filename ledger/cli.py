@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,36 +27,57 @@ from ledger.errors import (
     EventRejectedError,
     KeyMaterialError,
     LedgerError,
+    StorageError,
     VerificationError,
 )
+from ledger.keyfile import KeyFile, write_key_durably
+from ledger.servicekey import ServiceKey, ledger_keys_in_force
 from ledger.settings import LedgerSettings
-from ledger.signing import SigningKey, load_private_key_file, write_private_key_file
+from ledger.signing import SigningKey
 from ledger.store import EventStore, create_engine_for, migrate
 from ledger.verify import VerifiedHead, verify_export
 
 
 @dataclass(slots=True)
 class LedgerContext:
-    """What every command needs: the settings and, opened on first use, the store."""
+    """What every command needs: the settings and, opened on first use, the store.
+
+    The store is opened without the service key: reading needs none. The key is
+    loaded (`ServiceKey.load`) the first time the store appends or signs.
+    """
 
     settings: LedgerSettings
     _store: EventStore | None = field(default=None, repr=False)
+    _service_key: ServiceKey | None = field(default=None, repr=False)
+
+    def key_file(self) -> KeyFile:
+        """The service key file the settings name."""
+        return KeyFile(self.settings.signing_key_file)
+
+    def service_key(self) -> ServiceKey:
+        """The service key file coupled with the store's key registry."""
+        self.store()
+        assert self._service_key is not None  # noqa: S101  # set by store()
+        return self._service_key
 
     def signer(self) -> SigningKey:
-        """Load the service key.
+        """Load the service key, completing a half-done rotation first.
 
         Raises:
-            KeyMaterialError: the key file is missing or unreadable.
+            KeyMaterialError: the key file is missing, open to others or unreadable.
         """
-        path = self.settings.signing_key_file
-        if not path.exists():
-            raise KeyMaterialError(
-                f"no signing key at {path}: run `qms init` or set QMS_SIGNING_KEY_FILE"
-            )
-        return load_private_key_file(path)
+        return self.service_key().load()
 
     def store(self, *, migrate_schema: bool = False) -> EventStore:
-        """Open the store (once per process)."""
+        """Open the store (once per process), check its origin and complete a
+        half-done key rotation.
+
+        A half-done rotation that cannot be completed now is reported on stderr;
+        the first append or signature reports it again, as an error.
+
+        Raises:
+            Refused: QMS_ORIGIN is not the origin event 1 names.
+        """
         if self._store is None:
             engine = create_engine_for(self.settings.database_url)
             if migrate_schema:
@@ -65,7 +85,23 @@ class LedgerContext:
                 restrict_sqlite_file(engine)
             else:
                 require_ledger(engine)
-            self._store = EventStore(engine, self.signer(), self.settings.origin)
+            # The key source is looked up when the store first signs.
+            store = self._store = EventStore(
+                engine,
+                None,
+                self.settings.origin,
+                key_source=lambda: service.load(),
+            )
+            service = self._service_key = ServiceKey(self.key_file(), store)
+            check_origin(store, self.settings.origin)
+            if service.key_file.half_done() and store.is_initialized():
+                try:
+                    done = service.complete_rotation()
+                except KeyMaterialError as exc:
+                    # Reading goes on; appending tries again and stops with this.
+                    done = f"warning: a key rotation is half done: {exc}"
+                if done:
+                    click.echo(f"qms: {done}", err=True)
         return self._store
 
     def close(self) -> None:
@@ -73,9 +109,16 @@ class LedgerContext:
         if self._store is not None:
             self._store.engine.dispose()
             self._store = None
+            self._service_key = None
 
 
 pass_ctx = click.make_pass_decorator(LedgerContext)
+
+
+class Refused(click.ClickException):
+    """The configuration does not fit the ledger: one line, exit code 2, no usage hint."""
+
+    exit_code = 2
 
 
 def restrict_sqlite_file(engine: Engine) -> None:
@@ -93,6 +136,47 @@ def restrict_sqlite_file(engine: Engine) -> None:
                 path.chmod(0o600)
 
 
+def check_origin(store: EventStore, origin: str) -> None:
+    """Stop when the configured origin is not the one the ledger's event 1 names.
+
+    A database that cannot be read yet (not migrated, damaged) is left to the
+    command, which reports it in its own way.
+
+    Raises:
+        Refused: the origins differ.
+    """
+    try:
+        named = store.genesis_origin()
+    except (StorageError, VerificationError):
+        return
+    if named is not None and named != origin:
+        raise Refused(f"QMS_ORIGIN is {origin} but this ledger's origin is {named}")
+
+
+def refuse_missing_key(store: EventStore, settings: LedgerSettings) -> None:
+    """Refuse to go on with an initialized ledger whose key file is missing.
+
+    A fresh key would not be a key of this ledger: every append would fail.
+
+    Raises:
+        Refused: the ledger is initialized and the key file is missing.
+    """
+    path = settings.signing_key_file
+    if store.is_initialized() and not path.exists():
+        raise Refused(
+            f"this ledger is initialized but its signing key file {path} is missing; "
+            "no new key is written over it: restore the file from its offline backup "
+            "(mode 0600, or point QMS_SIGNING_KEY_FILE at it). Only the key in force "
+            "can register a new one (`qms key rotate`)"
+        )
+
+
+def make_instance_folder(settings: LedgerSettings) -> None:
+    """Create the private instance folder (0700) when it holds the service key."""
+    if not settings.key_file_configured:
+        settings.instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
 def ensure_service_key(settings: LedgerSettings) -> None:
     """Create the service key in the instance folder when none is configured.
 
@@ -107,7 +191,7 @@ def ensure_service_key(settings: LedgerSettings) -> None:
             f"QMS_SIGNING_KEY_FILE names {key_path}, which does not exist"
         )
     settings.instance.mkdir(mode=0o700, parents=True, exist_ok=True)
-    write_private_key_file(key_path, SigningKey.generate())
+    write_key_durably(key_path, SigningKey.generate())
     click.echo(f"wrote a new service key to {key_path} (mode 0600)")
 
 
@@ -163,9 +247,11 @@ def ledger_group() -> None:
 @pass_ctx
 def init(ctx: LedgerContext) -> None:
     """Create the schema, the service key (when none is configured) and the genesis event."""
-    ensure_service_key(ctx.settings)
+    make_instance_folder(ctx.settings)
     store = ctx.store(migrate_schema=True)
+    refuse_missing_key(store, ctx.settings)
     if not store.is_initialized():
+        ensure_service_key(ctx.settings)
         try:
             genesis = store.initialize()
         except EventRejectedError:
@@ -191,15 +277,13 @@ def status(ctx: LedgerContext, as_json: bool) -> None:
         click.echo(f"qms: warning: {warning}", err=True)
     size = store.size()
     root = _b64(store.root(size))
+    # The key in force, from the ledger's key registry: no private key needed.
+    in_force = ledger_keys_in_force(store.key_records())
+    key_id = in_force[-1].key_id if in_force else ""
     _emit(
         as_json,
-        {
-            "origin": store.origin,
-            "size": size,
-            "root": root,
-            "key": store.signer.key_id,
-        },
-        f"origin={store.origin} n={size} root={root} key={store.signer.key_id}",
+        {"origin": store.origin, "size": size, "root": root, "key": key_id},
+        f"origin={store.origin} n={size} root={root} key={key_id}",
     )
 
 
@@ -362,6 +446,12 @@ def export(ctx: LedgerContext, out: Path, as_zip: bool, no_blobs: bool) -> None:
             store, out, as_zip=as_zip, with_blobs=not no_blobs, progress=advance
         )
     click.echo(f"exported n={summary.size} blobs={summary.blobs} to {summary.path}")
+    if summary.size < store.size():
+        click.echo(
+            f"qms: no signing key to sign a checkpoint of n={store.size()}: the export "
+            f"ends at the latest signed checkpoint, n={summary.size}",
+            err=True,
+        )
 
 
 @ledger_group.command()
@@ -375,13 +465,33 @@ def checkpoint(ctx: LedgerContext) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_ctx
 def pubkey(ctx: LedgerContext, as_json: bool) -> None:
-    """Print the service key id, public key and signed-note verifier key."""
-    key = ctx.signer()
-    vkey = verifier_key(ctx.settings.origin, key.public_raw)
+    """Print the ledger's first key id (to publish and trust) and the key in force.
+
+    The first key id is what certifiers pass as --trusted-key; the key in force (its
+    id, public key and signed-note verifier key) signs new events and checkpoints.
+    Read from the ledger's key registry: no private key needed.
+    """
+    records = ctx.store().key_records()
+    genesis = next((r for r in records if r.registered_seq == 1), None)
+    in_force = ledger_keys_in_force(records)
+    if genesis is None or not in_force:
+        raise Refused("the ledger is not initialized: run `qms init`")
+    current = in_force[-1]
+    public = _b64(current.public_key)
+    vkey = verifier_key(ctx.settings.origin, current.public_key)
     _emit(
         as_json,
-        {"key_id": key.key_id, "public_key": key.public_b64, "verifier_key": vkey},
-        f"key_id {key.key_id}\npublic_key {key.public_b64}\nverifier_key {vkey}",
+        {
+            "genesis_key_id": genesis.key_id,
+            "key_id": current.key_id,
+            "public_key": public,
+            "verifier_key": vkey,
+        },
+        f"genesis_key_id {genesis.key_id} (publish and trust this one: "
+        "--trusted-key)\n"
+        f"key_id {current.key_id} (the key in force: signs new events and "
+        "checkpoints)\n"
+        f"public_key {public}\nverifier_key {vkey}",
     )
 
 
@@ -446,36 +556,17 @@ def key() -> None:
 @click.option("--reason", default="scheduled rotation", show_default=True)
 @pass_ctx
 def rotate(ctx: LedgerContext, reason: str) -> None:
-    """Register a new ledger key, revoke the old one and replace the key file."""
-    path = ctx.settings.signing_key_file
-    store = ctx.store()
-    old = store.signer
-    new = SigningKey.generate()
-    # The new key reaches the disk before the ledger names it, so a crash between
-    # the two can never leave the ledger signed by a key nobody holds.
-    staged = path.with_name(path.name + ".new")
-    if staged.exists():
-        staged.unlink()
-    write_private_key_file(staged, new)
-    try:
-        store.rotate_ledger_key(new, reason)
-    except LedgerError:
-        # Did the rotation commit before the error reached us? The ledger decides.
-        if new.key_id not in {k.key_id for k in store.key_records()}:
-            staged.unlink(missing_ok=True)
-            raise
-    # The revoked key may sign nothing more, but whoever held it could still sign an
-    # alternative history from event 1 on: it is overwritten, then replaced.
-    with path.open("r+b") as handle:
-        size = len(handle.read())
-        handle.seek(0)
-        handle.write(bytes(size))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(staged, path)
+    """Register a new ledger key, revoke the old one and replace the key file.
+
+    Rotations wait for each other (a lock beside the key file): a second one
+    rotates from the key the first one installed.
+    """
+    if not ctx.store().is_initialized():
+        raise Refused("the ledger is not initialized: run `qms init`")
+    done = ctx.service_key().rotate(reason)
     click.echo(
-        f"rotated ledger key {old.key_id} -> {new.key_id} at seq {store.size()}; "
-        f"the old private key is destroyed"
+        f"rotated ledger key {done.old.key_id} -> {done.new.key_id} at seq "
+        f"{done.size}; the old private key is destroyed"
     )
 
 

@@ -19,6 +19,7 @@ from ledger.database import is_read_only
 from ledger.errors import (
     ConfigError,
     EventRejectedError,
+    KeyMaterialError,
     StorageError,
     VerificationError,
 )
@@ -59,7 +60,9 @@ def write_export(
 
     With `check` (the default) the export is verified before it is put in place, so
     an export that would not verify (a blob disposed while it was written, say) is
-    never published.
+    never published. Without the service key (a read replica, a copy of the
+    database) no new checkpoint can be signed: the export then ends at the latest
+    stored checkpoint.
 
     A read-only copy of the ledger (an archive) cannot sign: it exports with the
     checkpoint it holds of its own size.
@@ -68,6 +71,7 @@ def write_export(
         EventRejectedError: `out` exists already.
         ConfigError: the database is a read-only copy without a stored checkpoint of
             its size.
+        KeyMaterialError: no key to sign a checkpoint with, and none is stored.
         StorageError: the written export does not verify, or it cannot be written
             (`cannot write <out>: <reason>`); nothing is left behind.
     """
@@ -79,7 +83,15 @@ def write_export(
             "events, which an export needs: export from the ledger itself, or run "
             "`qms checkpoint` there before copying it"
         )
-    note = store.checkpoint()
+    try:
+        note = store.checkpoint()
+    except KeyMaterialError as exc:
+        kept = store.checkpoints()
+        if not kept:
+            raise KeyMaterialError(
+                f"{exc}; no signed checkpoint is stored to export up to"
+            ) from exc
+        note = kept[-1][1]
     size = parse_note(note)[0].size
     try:
         return _write(store, out, note, size, as_zip, with_blobs, check, progress)

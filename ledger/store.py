@@ -15,13 +15,13 @@ import json
 import re
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeVar
 
 import sqlalchemy as sa
 from alembic import command as alembic_command
@@ -111,6 +111,12 @@ _COMMAND_ID_MAX: Final = 200
 _DIGEST_RE: Final = re.compile(r"[0-9a-f]{64}")
 _PLACEHOLDER_HASH: Final = "0" * 64
 _PLACEHOLDER_SIG: Final = base64.b64encode(bytes(64)).decode()
+_T = TypeVar("_T")
+
+KeySource = Callable[[], SigningKey]
+"""Returns the service key to sign with now (e.g. loads the key file).
+
+It raises KeyMaterialError, with what to do, when there is none."""
 
 
 # --------------------------------------------------------------------------- engine
@@ -541,15 +547,22 @@ class EventStore:
 
     One instance may be shared by the threads of a process; several processes may
     append to one database at once (appends are serialized by the database).
+
+    Reading needs no key. Appending and signing checkpoints need one: `signer`, or
+    the one `key_source` returns on first use. When another process rotated the ledger key,
+    an append signed by the revoked key is refused under the append lock; the store
+    then asks `key_source` again and, when that key is the ledger key in force,
+    retries once with it. It never signs with a key that is not in force.
     """
 
     def __init__(
         self,
         engine: Engine,
-        signer: SigningKey,
+        signer: SigningKey | None,
         origin: str,
         *,
         clock: Clock | None = None,
+        key_source: KeySource | None = None,
     ) -> None:
         """Wrap a migrated database.
 
@@ -561,7 +574,8 @@ class EventStore:
                 f"origin {origin!r} is not printable ASCII without spaces or '+'"
             )
         self.engine = engine
-        self.signer = signer
+        self._signer = signer
+        self._key_source = key_source
         self.origin = origin
         self._clock: Clock = clock or SystemClock()
         self._reader = engine.execution_options(**{SNAPSHOT_READ: True})
@@ -578,6 +592,69 @@ class EventStore:
         self._insert_checkpoint = insert(checkpoints).on_conflict_do_nothing(
             index_elements=[checkpoints.c.size]
         )
+
+    # ------------------------------------------------------------------ signer
+
+    @property
+    def signer(self) -> SigningKey:
+        """The key this store signs with (loaded from `key_source` on first use).
+
+        Raises:
+            KeyMaterialError: the store has no key and no key source, or the key
+                source has none.
+        """
+        signer = self._signer
+        if signer is None:
+            if self._key_source is None:
+                raise KeyMaterialError(
+                    "this store holds no signing key: reading works without one, "
+                    "appending and signing checkpoints need the service key"
+                )
+            signer = self._signer = self._key_source()
+        return signer
+
+    @signer.setter
+    def signer(self, key: SigningKey) -> None:
+        self._signer = key
+
+    def _signed(self, action: Callable[[SigningKey], _T]) -> _T:
+        """Run `action` with the signer; follow a rotation once if it is refused."""
+        signer = self.signer
+        try:
+            return action(signer)
+        except KeyMaterialError as exc:
+            fresh = self._follow_rotation(signer, exc)
+            if fresh is None:
+                raise
+        return action(fresh)
+
+    def _follow_rotation(
+        self, stale: SigningKey, refused: KeyMaterialError
+    ) -> SigningKey | None:
+        """Return the key source's key when it is the ledger key in force and not
+        `stale`, and sign with it from now on; else None.
+
+        Raises:
+            KeyMaterialError: the key source failed (its message says what to do).
+        """
+        if self._key_source is None:
+            return None
+        try:
+            fresh = self._key_source()
+        except KeyMaterialError as exc:
+            raise KeyMaterialError(f"{refused}; {exc}") from exc
+        if fresh.key_id == stale.key_id:
+            return None
+        record = next((r for r in self.key_records() if r.key_id == fresh.key_id), None)
+        if (
+            record is None
+            or record.purpose != "ledger"
+            or record.revoked_seq is not None
+        ):
+            return None
+        self._signer = fresh
+        self._tip = None
+        return fresh
 
     # ------------------------------------------------------------------ genesis
 
@@ -600,6 +677,21 @@ class EventStore:
         )
         (recorded,) = self._append([_Item(genesis, self.signer)], genesis=True)
         return recorded
+
+    def genesis_origin(self) -> str | None:
+        """Return the origin event 1 names, or None when the ledger has no event 1.
+
+        Raises:
+            StorageError: the database failed (or is not migrated).
+            VerificationError: the stored event 1 is not an event envelope.
+        """
+        query = select(events.c.envelope).where(events.c.seq == 1)
+        with _storage_errors("reading event 1"), self._reader.connect() as connection:
+            text = connection.execute(query).scalar_one_or_none()
+        if text is None:
+            return None
+        named = _event_from_text(text, 1).data.get("origin")
+        return named if isinstance(named, str) else None
 
     def is_initialized(self) -> bool:
         """Return whether event 1 exists.
@@ -637,13 +729,15 @@ class EventStore:
         """
         for event_ in events:
             self._refuse_reserved(event_)
-        return self._append(
-            [_Item(e, self.signer) for e in events],
-            expected_versions,
-            command_id=command_id,
-            causation=causation,
-            correlation=correlation,
-            projectors=projectors,
+        return self._signed(
+            lambda signer: self._append(
+                [_Item(e, signer) for e in events],
+                expected_versions,
+                command_id=command_id,
+                causation=causation,
+                correlation=correlation,
+                projectors=projectors,
+            )
         )
 
     def append_commands(
@@ -666,16 +760,21 @@ class EventStore:
             KeyMaterialError: the signer is not a registered, unrevoked ledger key.
             StorageError: the database failed.
         """
-        items: list[_Item] = []
+        batch: list[NewEvent] = []
         ids: list[str] = []
         for command in commands:
             cid = uuid.uuid4().hex
             for event_ in command:
                 self._refuse_reserved(event_)
-                items.append(_Item(event_, self.signer))
+                batch.append(event_)
                 ids.append(cid)
-        return self._append(
-            items, expected_versions, projectors=projectors, item_commands=ids
+        return self._signed(
+            lambda signer: self._append(
+                [_Item(e, signer) for e in batch],
+                expected_versions,
+                projectors=projectors,
+                item_commands=ids,
+            )
         )
 
     @staticmethod
@@ -1603,27 +1702,48 @@ class EventStore:
         Raises:
             EventRejectedError: the ledger is not initialized, or `size` is not in it.
             ConfigError: the store's origin is not the one event 1 names.
-            KeyMaterialError: the signer is not a ledger key in force after `size`.
+            KeyMaterialError: the signer is not a ledger key in force after `size`
+                (a stored checkpoint is returned without any key).
             StorageError: the database failed.
         """
+        with _storage_errors("reading a checkpoint"), self._reader.connect() as conn:
+            _size, existing = self._stored_checkpoint(conn, size)
+        if existing is not None:
+            return existing
+        return self._signed(lambda signer: self._checkpoint(size, signer))
+
+    @staticmethod
+    def _stored_checkpoint(
+        connection: Connection, size: int | None
+    ) -> tuple[int, str | None]:
+        """Return the size meant (default: the head) and its stored note, if any.
+
+        Raises:
+            EventRejectedError: the ledger is not initialized, or `size` is not in it.
+        """
+        head = int(connection.execute(_HEAD).one()[0])
+        if head == 0:
+            raise EventRejectedError(
+                "the ledger is not initialized",
+                {"ledger": "run initialize() first"},
+            )
+        if size is not None and not 1 <= size <= head:
+            raise EventRejectedError(
+                f"no tree of size {size} in a ledger of {head} events",
+                {"size": f"must be between 1 and {head}"},
+            )
+        size = head if size is None else size
+        existing = connection.execute(
+            select(checkpoints.c.note).where(checkpoints.c.size == size)
+        ).scalar_one_or_none()
+        return size, None if existing is None else str(existing)
+
+    def _checkpoint(self, wanted: int | None, signer: SigningKey) -> str:
+        """Sign and store a checkpoint with `signer` (see `checkpoint`)."""
         with _storage_errors("making a checkpoint"), self.engine.begin() as connection:
-            head = int(connection.execute(_HEAD).one()[0])
-            if head == 0:
-                raise EventRejectedError(
-                    "the ledger is not initialized",
-                    {"ledger": "run initialize() first"},
-                )
-            if size is not None and not 1 <= size <= head:
-                raise EventRejectedError(
-                    f"no tree of size {size} in a ledger of {head} events",
-                    {"size": f"must be between 1 and {head}"},
-                )
-            size = head if size is None else size
-            existing = connection.execute(
-                select(checkpoints.c.note).where(checkpoints.c.size == size)
-            ).scalar_one_or_none()
+            size, existing = self._stored_checkpoint(connection, wanted)
             if existing is not None:
-                return str(existing)
+                return existing
             genesis = connection.execute(
                 select(events.c.envelope).where(events.c.seq == 1)
             ).scalar_one()
@@ -1633,10 +1753,10 @@ class EventStore:
                     f"this store's origin {self.origin!r} is not the ledger's {named!r}"
                 )
             # A checkpoint of size n is signed by a ledger key in force for event n+1.
-            state = self._load_keys(connection, [self.signer.key_id])
-            self._check_signer(state, self.signer, size + 1)
+            state = self._load_keys(connection, [signer.key_id])
+            self._check_signer(state, signer, size + 1)
             root = self._root(connection, size)
-            note = sign_checkpoint(Checkpoint(self.origin, size, root), self.signer)
+            note = sign_checkpoint(Checkpoint(self.origin, size, root), signer)
             connection.execute(
                 self._insert_checkpoint,
                 {
@@ -1729,7 +1849,6 @@ class EventStore:
             )
         for extra in extra_events:
             self._refuse_reserved(extra)
-        revocations = [self._revocation(kid, reason, actor) for kid, reason in revoke]
         registration = NewEvent(
             stream=KEYS_STREAM,
             type="ledger.key_registered",
@@ -1741,18 +1860,28 @@ class EventStore:
             },
             actor=actor,
         )
-        items = [
-            _Item(registration, self.signer),
-            *(_Item(e, self.signer) for e in extra_events),
-            *(_Item(e, self.signer) for e in revocations),
-        ]
-        return self._append(
-            items, expected_versions, command_id=command_id, projectors=projectors
-        )
 
-    def _revocation(self, key_id: str, reason: str, actor: str) -> NewEvent:
-        """Return `ledger.key_revoked` of a key other than this store's signer."""
-        if key_id == self.signer.key_id:
+        def append(signer: SigningKey) -> list[RecordedEvent]:
+            revocations = [
+                self._revocation(kid, reason, actor, signer) for kid, reason in revoke
+            ]
+            items = [
+                _Item(registration, signer),
+                *(_Item(e, signer) for e in extra_events),
+                *(_Item(e, signer) for e in revocations),
+            ]
+            return self._append(
+                items, expected_versions, command_id=command_id, projectors=projectors
+            )
+
+        return self._signed(append)
+
+    @staticmethod
+    def _revocation(
+        key_id: str, reason: str, actor: str, signer: SigningKey
+    ) -> NewEvent:
+        """Return `ledger.key_revoked` of a key other than `signer`."""
+        if key_id == signer.key_id:
             raise EventRejectedError(
                 "the store's own signing key is replaced with rotate_ledger_key",
                 {"key_id": "is the key this store signs with"},
@@ -1775,8 +1904,12 @@ class EventStore:
             KeyMaterialError: the signer is not a ledger key in force.
             StorageError: the database failed.
         """
-        revocation = self._revocation(key_id, reason, actor)
-        (recorded,) = self._append([_Item(revocation, self.signer)])
+
+        def append(signer: SigningKey) -> list[RecordedEvent]:
+            revocation = self._revocation(key_id, reason, actor, signer)
+            return self._append([_Item(revocation, signer)])
+
+        (recorded,) = self._signed(append)
         return recorded
 
     def rotate_ledger_key(
@@ -1819,9 +1952,10 @@ class EventStore:
             actor="system",
         )
         # Seal the old key's epoch: after the rotation nobody can sign this size.
-        self.checkpoint()
+        # No following of another rotation here: the caller decided which key is old.
+        self._checkpoint(None, old)
         recorded = self._append([_Item(registration, old), _Item(revocation, new_key)])
-        self.signer = new_key
+        self._signer = new_key
         return recorded
 
     # ------------------------------------------------------------------ blobs
@@ -1929,8 +2063,10 @@ class EventStore:
             data={"blob": digest, "reason": reason},
             actor=actor,
         )
-        (recorded,) = self._append(
-            [_Item(disposal, self.signer)], projectors=[_BlobDisposal(digest)]
+        (recorded,) = self._signed(
+            lambda signer: self._append(
+                [_Item(disposal, signer)], projectors=[_BlobDisposal(digest)]
+            )
         )
         return recorded
 

@@ -14,8 +14,11 @@ import click
 
 from ledger.cli import (
     LedgerContext,
+    check_origin,
     ensure_service_key,
     ledger_group,
+    make_instance_folder,
+    refuse_missing_key,
     restrict_sqlite_file,
     run,
 )
@@ -112,14 +115,18 @@ def demo(seed: int, size: str) -> None:
     `qms init` (it initializes the ledger itself, at the story's first day).
     """
     ctx = _ledger_context()
-    ensure_service_key(ctx.settings)
     clock = FixedClock(demo_start(size))
+    make_instance_folder(ctx.settings)
     engine = create_engine_for(ctx.settings.database_url)
     try:
         migrate(engine)
         restrict_sqlite_file(engine)
         create_all(engine)
-        store = EventStore(engine, ctx.signer(), ctx.settings.origin, clock=clock)
+        store = EventStore(engine, None, ctx.settings.origin, clock=clock)
+        check_origin(store, ctx.settings.origin)
+        refuse_missing_key(store, ctx.settings)
+        ensure_service_key(ctx.settings)
+        store.signer = ctx.key_file().load()
         if store.is_initialized():
             first = next(store.read(1, 1))
             if first.recorded_at > format_time(clock.now()):
