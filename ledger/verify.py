@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import binascii
 import hashlib
 import json
 import os
@@ -33,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from ledger import merkle
 from ledger.canonical import (
     CanonicalizationError,
+    b64decode_canonical,
     canonical_bytes,
     canonical_bytes_prechecked,
 )
@@ -212,13 +212,10 @@ class _SignatureChecks:
 
 
 def _b64(value: object, size: int) -> bytes | None:
-    if type(value) is not str:
-        return None
     try:
-        raw = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
+        return b64decode_canonical(value, size)
+    except ValueError:
         return None
-    return raw if len(raw) == size else None
 
 
 def _blob_refs(value: object, out: list[tuple[object, object]]) -> None:
@@ -467,7 +464,9 @@ class Verifier:
             raise fail("origin must be printable ASCII without spaces or '+'")
         public = _b64(data["public_key"], 32)
         if public is None:
-            raise fail("public_key is not base64 of 32 bytes")
+            raise fail(
+                "public_key is not base64 of 32 bytes (standard, padded, canonical)"
+            )
         kid = compute_key_id(public)
         if env["key"] != kid:
             raise fail(
@@ -497,7 +496,9 @@ class Verifier:
                 )
             public = _b64(data["public_key"], 32)
             if public is None:
-                raise fail("public_key is not base64 of 32 bytes")
+                raise fail(
+                    "public_key is not base64 of 32 bytes (standard, padded, canonical)"
+                )
             kid = data["key_id"]
             if kid != compute_key_id(public):
                 raise fail(f"key_id {kid!r} is not the id of its public key")
