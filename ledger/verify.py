@@ -279,6 +279,8 @@ class Verifier:
             self._check(seq, line)
         except VerificationError as exc:
             self._raise_first(exc)
+        except RecursionError:  # json, canonicalization or a walk over deep data
+            self._raise_first(VerificationError(seq, "JSON is nested too deeply"))
         if seq % _SIG_BATCH == 0:
             failed = self._sig_checks().known_failure()
             if failed is not None:
@@ -287,8 +289,21 @@ class Verifier:
                 self.progress(seq)
 
     def feed_all(self, lines: Iterable[bytes]) -> None:
-        """Feed every line."""
-        for line in lines:
+        """Feed every line.
+
+        Raises:
+            VerificationError: an event fails, or reading the lines fails (an earlier
+                event's failing signature wins, as in `feed`).
+        """
+        iterator = iter(lines)
+        while True:
+            try:
+                line = next(iterator)
+            except StopIteration:
+                return
+            except VerificationError as exc:
+                self._raise_first(exc)
+                raise  # pragma: no cover - _raise_first raises it or an earlier one
             self.feed(line)
 
     def _sig_checks(self) -> _SignatureChecks:
@@ -868,7 +883,11 @@ def _check_blobs(export: ExportReader, head: VerifiedHead) -> int:
     for name in export.blob_names():
         if not is_digest(name):
             raise VerificationError(0, f"blobs/{name} is not named by a SHA-256 digest")
-        present[name] = check_blob(name, export.blob(name))
+        actual, present[name] = export.blob_digest(name)
+        if actual != name:
+            raise VerificationError(
+                0, f"blob {name} does not match its digest (content hashes to {actual})"
+            )
     check_blob_references(head, present, missing="missing from blobs/")
     return len(present)
 
@@ -896,6 +915,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except (OSError, ValueError) as exc:
         parser.error(str(exc))
+    failure: VerificationError | None = None
     try:
         result = verify_export(
             args.export,
@@ -904,12 +924,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             consistency_proof=proof,
         )
     except VerificationError as exc:
+        failure = exc
+    except Exception as exc:  # noqa: BLE001  # a verifier ends in FAIL, never a traceback
+        failure = VerificationError(0, f"cannot verify: {type(exc).__name__}: {exc}")
+    if failure is not None:
         if args.json:
             sys.stdout.write(
-                json.dumps({"ok": False, "seq": exc.seq, "reason": exc.reason}) + "\n"
+                json.dumps({"ok": False, "seq": failure.seq, "reason": failure.reason})
+                + "\n"
             )
         else:
-            sys.stdout.write(f"FAIL seq={exc.seq} {exc.reason}\n")
+            sys.stdout.write(f"FAIL seq={failure.seq} {failure.reason}\n")
         return 1
     if args.json:
         sys.stdout.write(json.dumps(result.to_json()) + "\n")
