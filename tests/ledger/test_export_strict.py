@@ -22,7 +22,7 @@ import pytest
 from ledger.canonical import canonical_bytes
 from ledger.errors import VerificationError
 from ledger.export import write_export
-from ledger.exportfile import MAX_BLOB, MAX_CHECKPOINT, MAX_EVENT_LINE
+from ledger.exportfile import MAX_BLOB, MAX_CHECKPOINT, MAX_EVENT_LINE, ExportReader
 from ledger.signing import SigningKey
 from ledger.store import EventStore
 from ledger.verify import verify_export
@@ -441,6 +441,45 @@ def _bomb(
             for _ in range(size // len(chunk)):
                 handle.write(chunk)
     return out
+
+
+def test_a_zip_of_300_million_newlines_fails_at_once_without_a_terminal(
+    chain: ChainBuilder,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """No line count for a progress bar unless stderr is a terminal (it took minutes)."""
+    note = chain.checkpoint()
+    archive = _bomb(tmp_path / "nl.zip", "events.jsonl", b"\n", 300 << 20, ("checkpoint", note.encode()))  # fmt: skip
+    assert archive.stat().st_size < 1 << 20
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from web.cli import main; main()",
+            "verify",
+            "--export",
+            str(archive),
+            "--trusted-key",
+            _trusted(chain),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={
+            **os.environ,
+            "PYTHONPATH": str(REPO),
+            "QMS_INSTANCE": str(tmp_path / "i"),
+        },
+        timeout=60,  # generous: it fails at line 1; counting the lines first took 167 s
+        check=False,
+    )
+    assert (run.returncode, run.stdout.startswith("FAIL seq=1 not a JSON object")) == (1, True), run.stdout + run.stderr  # fmt: skip
+    with ExportReader.open(archive) as reader:  # the count for a terminal is bounded
+        assert reader.count_events(budget=16 << 20) is None
+    with ExportReader.open(chain.write(tmp_path / "e")) as reader:
+        assert reader.count_events() == len(chain.envs)
 
 
 @pytest.mark.parametrize(
