@@ -22,7 +22,7 @@ import stat
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -291,7 +291,7 @@ class ExportReader:
             return None
         return count
 
-    def event_lines(self) -> Iterator[bytes]:
+    def event_lines(self) -> Generator[bytes, None, None]:
         """Yield each line of events.jsonl without its newline.
 
         Raises:

@@ -810,13 +810,17 @@ def verify_export(
             0, "a consistency proof needs the kept (old) checkpoint"
         )
     with ExportReader.open(path) as export:
-        head = verify_lines(
-            export.event_lines(),
-            trusted_key_id=trusted_key_id,
-            roots_at=() if old_size is None else (old_size,),
-            workers=workers,
-            progress=progress,
-        )
+        lines = export.event_lines()
+        try:
+            head = verify_lines(
+                lines,
+                trusted_key_id=trusted_key_id,
+                roots_at=() if old_size is None else (old_size,),
+                workers=workers,
+                progress=progress,
+            )
+        finally:
+            lines.close()  # a failure leaves the file open inside the generator
         text = export.checkpoint()
         if text is None:
             raise VerificationError(0, "export has no checkpoint")
