@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from ledger.canonical import canonical_bytes
-from ledger.errors import VerificationError
+from ledger.envelope import NewEvent
+from ledger.errors import EventRejectedError, VerificationError
 from ledger.export import write_export
 from ledger.exportfile import MAX_BLOB, MAX_CHECKPOINT, MAX_EVENT_LINE, ExportReader
 from ledger.signing import SigningKey
@@ -147,6 +148,31 @@ def test_a_zip_with_a_second_events_file_under_another_spelling_is_refused(
     assert "./events.jsonl" in info.value.reason
     with pytest.raises(VerificationError, match="hash mismatch"):  # what they read
         verify_export(tmp_path / "unpacked", trusted_key_id=store.signer.key_id)
+
+
+def test_the_store_refuses_an_event_too_large_for_a_ledger_line(
+    store: EventStore, tmp_path: Path
+) -> None:
+    """What the store appends always fits the verifier's cap, so its exports verify."""
+    size = store.size()
+
+    def drafted(title: str) -> NewEvent:
+        return NewEvent(
+            stream="document/QP-01",
+            type="document.drafted",
+            data={"title": title},
+            actor="u-alice",
+        )
+
+    with pytest.raises(
+        EventRejectedError, match=f"more than the {MAX_EVENT_LINE} bytes"
+    ):
+        store.append([drafted("x" * MAX_EVENT_LINE)])
+    assert store.size() == size
+    store.append([drafted("x" * (MAX_EVENT_LINE - 2048))])
+    out = tmp_path / "e.zip"
+    write_export(store, out, as_zip=True)
+    assert verify_export(out, trusted_key_id=store.signer.key_id).head.size == size + 1
 
 
 def _symlink_entry(name: str, target: str) -> Callable[[zipfile.ZipFile], None]:
