@@ -362,6 +362,17 @@ def _inflated_sizes(b: ChainBuilder, out: Path) -> Path:
     return out
 
 
+def _inflated_checkpoint_size(b: ChainBuilder, out: Path) -> Path:
+    """The central directory states more bytes for the checkpoint than the zip holds."""
+    folder = b.write(out.with_name("folder"))
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
+        z.write(folder / "events.jsonl", "events.jsonl")
+        z.write(folder / "checkpoint", "checkpoint")
+    size = (60_000).to_bytes(4, "little")  # under the cap, beyond the end of the file
+    _patch_central(out, b"checkpoint", 20, size + size)
+    return out
+
+
 def _flipped_byte(b: ChainBuilder, out: Path) -> Path:
     folder = b.write(out.with_name("folder"))
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
@@ -396,6 +407,11 @@ MALFORMED: dict[str, tuple[Callable[[ChainBuilder, Path], Path], int, str]] = {
     "invalid_utf8_name": (_bad_utf8_name, 0, "cannot open"),
     "unsupported_zip_version": (_zip_version, 0, "zip file version 9.9"),
     "inflated_central_directory": (_inflated_sizes, 0, "cannot read events.jsonl"),
+    "inflated_checkpoint_size": (
+        _inflated_checkpoint_size,
+        0,
+        "cannot read checkpoint",
+    ),
     "flipped_byte_in_a_stored_entry": (_flipped_byte, 0, "cannot read events.jsonl"),
     "corrupt_lzma_entry": (_corrupt_lzma, 0, "compression method 14"),
 }
