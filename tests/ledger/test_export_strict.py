@@ -31,13 +31,15 @@ from tests.ledger.chainbuilder import ChainBuilder
 from web.cli import main as qms_main
 
 REPO = Path(__file__).resolve().parents[2]
-# Runs the offline verifier and reports its own peak memory (KiB) on stderr.
+# Runs the offline verifier and reports its own peak memory (KiB) on stderr: VmHWM,
+# the high-water mark of this program's memory (ru_maxrss would also count the pytest
+# process it was forked from).
 _MEASURED = (
-    "import resource, sys\n"
+    "import sys\n"
     "from ledger.verify import main\n"
     "code = main(sys.argv[1:])\n"
-    "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-    "sys.stderr.write(f'peak_kib={peak}\\n')\n"
+    "status = open('/proc/self/status').read().split('VmHWM:')[1].split()[0]\n"
+    "sys.stderr.write(f'peak_kib={status}\\n')\n"
     "sys.exit(code)\n"
 )
 
@@ -545,4 +547,4 @@ def test_a_small_zip_cannot_make_the_verifier_hold_much_memory(
     run = _offline(archive, _trusted(chain))
     assert (run.returncode, run.stdout.startswith(f"FAIL seq={seq} ")) == (1, True), run.stdout + run.stderr  # fmt: skip
     assert reason in run.stdout or "cannot read" in run.stdout
-    assert _peak_mib(run) < 150, run.stderr
+    assert _peak_mib(run) < 100, run.stderr  # it was over 500 MiB
