@@ -11,6 +11,8 @@ envelope) from its members' canonical bytes, so each member is encoded only once
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Mapping, Sequence
 
@@ -28,6 +30,31 @@ _encode = json.JSONEncoder(
 
 class CanonicalizationError(ValueError):
     """The value cannot be canonicalized (a float, an out-of-range integer, ...)."""
+
+
+def b64decode_canonical(text: object, size: int | None = None) -> bytes:
+    """Decode standard padded base64 written exactly as base64.b64encode writes it.
+
+    Ledger format v1 uses standard padded base64 for keys, signatures and roots. A
+    string that decodes to the same bytes but differs from their encoding (non-zero
+    padding bits, missing padding, characters outside the alphabet) is refused, so
+    that no signature or key can be re-encoded into a second file that still verifies.
+
+    Raises:
+        ValueError: `text` is not a string holding the canonical base64 of `size`
+            bytes (of any size when `size` is None).
+    """
+    if type(text) is not str or not text.isascii():
+        raise ValueError("not base64")
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("not base64") from exc
+    if base64.b64encode(raw).decode("ascii") != text:
+        raise ValueError("not canonical padded base64")
+    if size is not None and len(raw) != size:
+        raise ValueError(f"base64 of {len(raw)} bytes, expected {size}")
+    return raw
 
 
 def _fast_ok(value: object) -> bool:

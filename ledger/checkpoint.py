@@ -8,11 +8,11 @@ Text layout (docs/ledger-format.md section 4):
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ledger.canonical import b64decode_canonical
 from ledger.errors import VerificationError
 from ledger.signing import SigningKey, note_key_id, verify_signature
 
@@ -75,8 +75,8 @@ def parse_verifier_key(vkey: str) -> tuple[str, bytes, bytes]:
     name, hex_id, b64 = parts
     try:
         kid = bytes.fromhex(hex_id)
-        key = base64.b64decode(b64, validate=True)
-    except (ValueError, binascii.Error) as exc:
+        key = b64decode_canonical(b64)
+    except ValueError as exc:
         raise ValueError("verifier key is not <name>+<hex id>+<base64 key>") from exc
     if len(kid) != 4 or len(key) != 33 or key[0] != 1:
         raise ValueError("verifier key is not an Ed25519 signed-note key")
@@ -109,20 +109,20 @@ def parse_note(text: str) -> tuple[Checkpoint, list[NoteSignature]]:
     if not _SIZE.fullmatch(size_text):
         raise bad(f"size {size_text!r} is not a decimal number")
     try:
-        root = base64.b64decode(root_text, validate=True)
-    except (ValueError, binascii.Error) as exc:
-        raise bad("root is not base64") from exc
-    if len(root) != 32 or base64.b64encode(root).decode() != root_text:
-        raise bad("root is not base64 of 32 bytes")
+        root = b64decode_canonical(root_text, 32)
+    except ValueError as exc:
+        raise bad(
+            "root is not base64 of 32 bytes (standard, padded, canonical)"
+        ) from exc
     signatures = []
     for line in sigs[:-1].split("\n") if sigs else ():
         match = _SIG_LINE.fullmatch(line)
         if not match:
             raise bad(f"signature line {line!r} is not '\u2014 <name> <base64>'")
         try:
-            blob = base64.b64decode(match.group(2), validate=True)
-        except (ValueError, binascii.Error) as exc:
-            raise bad("signature is not base64") from exc
+            blob = b64decode_canonical(match.group(2))
+        except ValueError as exc:
+            raise bad("signature is not base64 (standard, padded, canonical)") from exc
         if len(blob) < 5:
             raise bad("signature is too short")
         signatures.append(NoteSignature(match.group(1), blob[:4], blob[4:]))

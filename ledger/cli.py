@@ -392,7 +392,7 @@ def verify(
     if proof is not None and not isinstance(proof, dict):
         raise click.UsageError("the consistency proof must be a JSON object")
     try:
-        total = 0 if as_json else _count_lines(export_path)
+        total = 0 if as_json or not sys.stderr.isatty() else _count_lines(export_path)
         with _progress(total, "verifying", enabled=not as_json) as advance:
             result = verify_export(
                 export_path,
@@ -413,11 +413,16 @@ def verify(
 
 
 def _count_lines(path: Path) -> int:
+    """Return the number of events in an export for the progress bar; 0 for no bar.
+
+    Only called for a terminal. The count reads at most 1 GiB of events.jsonl (a
+    fast newline count); beyond that, or when the export does not open, no bar.
+    """
     from ledger.exportfile import ExportReader  # local: only for the progress bar
 
     try:
         with ExportReader.open(path) as reader:
-            return reader.count_events()
+            return reader.count_events() or 0
     except VerificationError:
         return 0
 

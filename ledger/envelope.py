@@ -7,8 +7,6 @@ docs/ledger-format.md section 1; `envelope_problem` is the one place that checks
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,6 +16,7 @@ from ledger.canonical import (
     CanonicalizationError,
     JSONObject,
     JSONValue,
+    b64decode_canonical,
     check_integers,
 )
 
@@ -182,9 +181,10 @@ def _sig_ok(value: str) -> bool:
     if len(value) != 88:
         return False
     try:
-        return len(base64.b64decode(value, validate=True)) == 64
-    except (binascii.Error, ValueError):
+        b64decode_canonical(value, 64)
+    except ValueError:
         return False
+    return True
 
 
 _META_PROBLEM = "meta must be an object of strings"
@@ -238,7 +238,7 @@ def envelope_problem(
     if not KEY_ID_RE.fullmatch(str(obj["key"])):
         return "key is not 16 lowercase hex digits"
     if not _sig_ok(str(obj["sig"])):
-        return "sig is not padded base64 of 64 bytes"
+        return "sig is not padded base64 of 64 bytes (standard, canonical)"
     data = obj["data"]
     if not isinstance(data, dict):
         return "data must be an object"

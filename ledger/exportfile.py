@@ -1,20 +1,187 @@
 """Reading an export (docs/ledger-format.md section 6) from a folder or a zip. Pure.
 
 Only the standard library: a certifier's verifier reads exports with nothing else.
+
+An export is read only after its layout is checked: it holds `events.jsonl`,
+`checkpoint` and `blobs/<sha256>` and nothing else, every one a regular file, and a
+zip holds each name once (also after the normalisation unpacking tools apply),
+stored or deflated. What is read is bounded: a line of `events.jsonl`, the
+checkpoint and a blob each have a cap (section 6), checked before anything is
+decompressed, so a small crafted file cannot make the verifier hold gigabytes.
+Whatever a crafted archive makes the zip, zlib or lzma modules raise becomes a
+`VerificationError`, never a traceback.
 """
 
 from __future__ import annotations
 
+import hashlib
+import lzma
+import os
 import re
+import stat
+import struct
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from ledger.errors import VerificationError
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
+
+MAX_EVENT_LINE = 1 << 20
+"""Bytes in one line of events.jsonl, without its newline (1 MiB)."""
+MAX_CHECKPOINT = 1 << 16
+"""Bytes in the checkpoint file (64 KiB)."""
+MAX_BLOB = 1 << 30
+"""Bytes in one blob file (1 GiB)."""
+
+_CHUNK = 1 << 20
+_ALLOWED = "events.jsonl, checkpoint and blobs/<sha256>"
+# What reading a crafted archive can raise: a damaged or truncated stream, a wrong
+# CRC, a name in the local header that differs from the central directory, an
+# unsupported feature (NotImplementedError), an encrypted entry (RuntimeError), an
+# undecodable name (UnicodeDecodeError, a ValueError), sizes that do not fit.
+_READ_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    OSError,
+    EOFError,
+    ValueError,
+    NotImplementedError,
+    RuntimeError,
+    zlib.error,
+    lzma.LZMAError,
+    struct.error,
+    OverflowError,
+)
+
+
+def _normalised(name: str) -> str:
+    """Return the path an unpacking tool would write `name` to, case-folded."""
+    parts = name.replace("\\", "/").split("/")
+    return "/".join(p for p in parts if p not in ("", ".", "..")).casefold()
+
+
+def _not_allowed(name: str) -> VerificationError:
+    if name.startswith("blobs/"):
+        return VerificationError(
+            0, f"{name!r} is not named by a SHA-256 digest (blobs/<64 lowercase hex>)"
+        )
+    return VerificationError(
+        0, f"the export holds {name!r}; an export holds only {_ALLOWED}"
+    )
+
+
+def _cap(name: str) -> int | None:
+    if name == "checkpoint":
+        return MAX_CHECKPOINT
+    if name.startswith("blobs/"):
+        return MAX_BLOB
+    return None  # events.jsonl: each line is capped as it is read
+
+
+def _too_large(name: str, size: int, cap: int) -> VerificationError:
+    return VerificationError(
+        0, f"{name} holds {size} bytes, more than the {cap} allowed"
+    )
+
+
+def _check_zip_entry(info: zipfile.ZipInfo) -> None:
+    """Refuse a zip entry that is not one of the export's files, stored plainly.
+
+    Raises:
+        VerificationError: (seq 0) the entry's name, kind, method or size is refused.
+    """
+    name = info.filename
+    mode = info.external_attr >> 16  # Unix mode and file type, when the zip has them
+    if info.flag_bits & 0x1:
+        raise VerificationError(0, f"{name!r} is encrypted")
+    if info.extract_version > zipfile.MAX_EXTRACT_VERSION:
+        raise VerificationError(
+            0,
+            f"{name!r} needs zip version {info.extract_version / 10:.1f}, "
+            "which is not supported",
+        )
+    if name == "blobs/":  # the folder's own entry, as `zip -r` writes it
+        if stat.S_IFMT(mode) not in (0, stat.S_IFDIR) or info.file_size:
+            raise VerificationError(0, "blobs/ is not a folder")
+        return
+    if name not in ("events.jsonl", "checkpoint") and not (
+        name.startswith("blobs/") and is_digest(name.removeprefix("blobs/"))
+    ):
+        raise _not_allowed(name)
+    if info.external_attr & 0x10 or stat.S_IFMT(mode) not in (0, stat.S_IFREG):
+        raise VerificationError(0, f"{name} is not a regular file")
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise VerificationError(
+            0,
+            f"{name} uses compression method {info.compress_type}; only stored (0) "
+            "and deflate (8) are allowed",
+        )
+    cap = _cap(name)
+    if cap is not None and info.file_size > cap:
+        raise _too_large(name, info.file_size, cap)
+
+
+def _check_zip(archive: zipfile.ZipFile) -> None:
+    """Refuse a zip whose entries are not exactly an export's files.
+
+    Raises:
+        VerificationError: (seq 0) two entries unpack to one path, or an entry is
+            refused by `_check_zip_entry`.
+    """
+    seen: dict[str, str] = {}
+    for info in archive.infolist():
+        key = _normalised(info.filename)
+        if key in seen:
+            names = (
+                info.filename
+                if seen[key] == info.filename
+                else f"{key} ({seen[key]!r} and {info.filename!r})"
+            )
+            raise VerificationError(
+                0, f"the zip holds two entries named {names}: which one is the export?"
+            )
+        seen[key] = info.filename
+    for info in archive.infolist():
+        _check_zip_entry(info)
+
+
+def _check_folder(path: Path) -> None:
+    """Refuse a folder that holds anything but an export's files.
+
+    Raises:
+        VerificationError: (seq 0) an entry is not allowed, or not a regular file
+            where a file belongs, or a blob is larger than its cap.
+    """
+    try:
+        with os.scandir(path) as entries:
+            top = sorted(entries, key=lambda e: e.name)
+        for entry in top:
+            if entry.name in ("events.jsonl", "checkpoint"):
+                if not entry.is_file(follow_symlinks=False):
+                    raise VerificationError(0, f"{entry.name} is not a regular file")
+            elif entry.name == "blobs":
+                if not entry.is_dir(follow_symlinks=False):
+                    raise VerificationError(0, "blobs is not a folder")
+                with os.scandir(entry.path) as blobs:
+                    inside = sorted(blobs, key=lambda e: e.name)
+                for blob in inside:
+                    name = f"blobs/{blob.name}"
+                    if not is_digest(blob.name):
+                        raise _not_allowed(name)
+                    if not blob.is_file(follow_symlinks=False):
+                        raise VerificationError(0, f"{name} is not a regular file")
+                    size = blob.stat(follow_symlinks=False).st_size
+                    if size > MAX_BLOB:
+                        raise _too_large(name, size, MAX_BLOB)
+            else:
+                raise _not_allowed(entry.name)
+    except OSError as exc:
+        raise VerificationError(0, f"cannot read {path}: {exc}") from exc
 
 
 @dataclass(slots=True)
@@ -26,33 +193,32 @@ class ExportReader:
 
     @classmethod
     def open(cls, path: Path) -> ExportReader:
-        """Open an export folder or zip file.
+        """Open an export folder or zip file and check its layout.
 
         Raises:
-            VerificationError: (seq 0) the path is neither, or `events.jsonl` is missing.
+            VerificationError: (seq 0) the path is neither, `events.jsonl` is missing,
+                or the export holds what section 6 does not allow.
         """
         if path.is_dir():
+            _check_folder(path)
             reader = cls(path)
         elif zipfile.is_zipfile(path):
             try:
                 archive = zipfile.ZipFile(path)
-            except (zipfile.BadZipFile, OSError) as exc:
+            except _READ_ERRORS as exc:
                 raise VerificationError(0, f"cannot open {path}: {exc}") from exc
-            seen: set[str] = set()
-            for name in archive.namelist():
-                if name in seen:
-                    archive.close()
-                    raise VerificationError(
-                        0,
-                        f"the zip holds two entries named {name}: which one is the export?",
-                    )
-                seen.add(name)
+            try:
+                _check_zip(archive)
+            except VerificationError:
+                archive.close()
+                raise
             reader = cls(path, archive)
         else:
             raise VerificationError(
                 0, f"{path} is neither an export folder nor a zip file"
             )
         if not reader._exists("events.jsonl"):
+            reader.close()
             raise VerificationError(0, "export has no events.jsonl")
         return reader
 
@@ -76,47 +242,93 @@ class ExportReader:
             return True
         return (self.path / name).is_file()
 
-    def _read(self, name: str) -> bytes:
+    def _open(self, name: str) -> IO[bytes]:
+        """Open one of the export's files for reading.
+
+        Raises:
+            VerificationError: (seq 0) the file is not a regular file.
+            OSError, and whatever a crafted zip raises (see _READ_ERRORS).
+        """
+        if self._zip is not None:
+            return self._zip.open(name)
+        target = self.path / name
+        if target.is_symlink() or not target.is_file():
+            raise VerificationError(0, f"{name} is not a regular file")
+        return target.open("rb")
+
+    def _read(self, name: str, cap: int) -> bytes:
+        """Return the bytes of `name`, refusing more than `cap` of them.
+
+        Raises:
+            VerificationError: (seq 0) the file cannot be read or is too large.
+        """
         try:
-            if self._zip is not None:
-                return self._zip.read(name)
-            target = self.path / name
-            if target.is_symlink() or not target.is_file():
-                raise VerificationError(0, f"{name} is not a regular file")
-            return target.read_bytes()
-        except (zipfile.BadZipFile, OSError, RuntimeError, zlib.error) as exc:
+            with self._open(name) as handle:
+                content = handle.read(cap + 1)
+        except _READ_ERRORS as exc:
             raise VerificationError(0, f"cannot read {name}: {exc}") from exc
+        if len(content) > cap:
+            raise VerificationError(
+                0, f"{name} holds more than the {cap} bytes allowed"
+            )
+        return content
 
-    def count_events(self) -> int:
-        """Return the number of lines in events.jsonl (for a progress bar)."""
-        return sum(1 for _ in self.event_lines())
+    def count_events(self, budget: int = 1 << 30) -> int | None:
+        """Return the number of lines in events.jsonl (for a progress bar).
 
-    def event_lines(self) -> Iterator[bytes]:
+        Counts newlines in chunks; gives up and returns None once `budget` bytes have
+        been read, or when the file cannot be read (the verification says why).
+        """
+        count = read = 0
+        try:
+            with self._open("events.jsonl") as handle:
+                while chunk := handle.read(_CHUNK):
+                    count += chunk.count(b"\n")
+                    read += len(chunk)
+                    if read > budget:
+                        return None
+        except (VerificationError, *_READ_ERRORS):
+            return None
+        return count
+
+    def event_lines(self) -> Generator[bytes, None, None]:
         """Yield each line of events.jsonl without its newline.
 
         Raises:
-            VerificationError: (seq 0) the file does not end with a newline.
+            VerificationError: a line is longer than MAX_EVENT_LINE (at its seq); the
+                file does not end with a newline or cannot be read (seq 0).
         """
+        seq = 0
+        rest = b""
         try:
-            if self._zip is not None:
-                handle = self._zip.open("events.jsonl")
-            else:
-                handle = (self.path / "events.jsonl").open("rb")
-            with handle:
-                last = b"\n"
-                for raw in handle:
-                    last = raw
-                    yield raw.rstrip(b"\n")
-        except (zipfile.BadZipFile, OSError, RuntimeError, zlib.error) as exc:
+            with self._open("events.jsonl") as handle:
+                while chunk := handle.read(_CHUNK):
+                    lines = (rest + chunk).split(b"\n")
+                    rest = lines.pop()
+                    for line in lines:
+                        seq += 1
+                        if len(line) > MAX_EVENT_LINE:
+                            raise _line_too_long(seq)
+                        yield line
+                    if len(rest) > MAX_EVENT_LINE:
+                        raise _line_too_long(seq + 1)
+        except _READ_ERRORS as exc:
             raise VerificationError(0, f"cannot read events.jsonl: {exc}") from exc
-        if not last.endswith(b"\n"):
+        if rest:
+            yield rest
             raise VerificationError(0, "events.jsonl does not end with a newline")
 
     def checkpoint(self) -> str | None:
-        """Return the checkpoint note text, or None when the export has none."""
+        """Return the checkpoint note text, or None when the export has none.
+
+        Raises:
+            VerificationError: (seq 0) it cannot be read or exceeds MAX_CHECKPOINT.
+        """
         if not self._exists("checkpoint"):
             return None
-        return self._read("checkpoint").decode("utf-8", errors="replace")
+        return self._read("checkpoint", MAX_CHECKPOINT).decode(
+            "utf-8", errors="replace"
+        )
 
     def has_blobs(self) -> bool:
         """Return whether the export carries a blobs/ folder."""
@@ -136,8 +348,40 @@ class ExportReader:
         return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
 
     def blob(self, name: str) -> bytes:
-        """Return the bytes of blobs/<name>."""
-        return self._read(f"blobs/{name}")
+        """Return the bytes of blobs/<name>.
+
+        Raises:
+            VerificationError: (seq 0) it cannot be read or exceeds MAX_BLOB.
+        """
+        return self._read(f"blobs/{name}", MAX_BLOB)
+
+    def blob_digest(self, name: str) -> tuple[str, int]:
+        """Return the hex SHA-256 and the size of blobs/<name>, read in chunks.
+
+        Raises:
+            VerificationError: (seq 0) it cannot be read or exceeds MAX_BLOB.
+        """
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with self._open(f"blobs/{name}") as handle:
+                while chunk := handle.read(_CHUNK):
+                    size += len(chunk)
+                    if size > MAX_BLOB:
+                        raise VerificationError(
+                            0,
+                            f"blobs/{name} holds more than the {MAX_BLOB} bytes allowed",
+                        )
+                    digest.update(chunk)
+        except _READ_ERRORS as exc:
+            raise VerificationError(0, f"cannot read blobs/{name}: {exc}") from exc
+        return digest.hexdigest(), size
+
+
+def _line_too_long(seq: int) -> VerificationError:
+    return VerificationError(
+        seq, f"line is longer than the {MAX_EVENT_LINE} bytes an event may take"
+    )
 
 
 def is_digest(name: str) -> bool:

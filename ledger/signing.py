@@ -8,7 +8,6 @@ the path they are given.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 import os
@@ -25,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from ledger.canonical import b64decode_canonical
 from ledger.errors import KeyMaterialError
 
 # scrypt cost for people's e-signature keys: about 0.1 s and 32 MiB per derivation.
@@ -54,12 +54,14 @@ def decode_public_key(text: str) -> bytes:
     """Decode a base64 raw Ed25519 public key.
 
     Raises:
-        KeyMaterialError: `text` is not padded base64 of 32 bytes.
+        KeyMaterialError: `text` is not canonical padded base64 of 32 bytes.
     """
     try:
-        raw = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise KeyMaterialError("public key is not base64") from exc
+        raw = b64decode_canonical(text)
+    except ValueError as exc:
+        raise KeyMaterialError(
+            "public key is not base64 (standard, padded, canonical)"
+        ) from exc
     if len(raw) != 32:
         raise KeyMaterialError(f"public key has {len(raw)} bytes, expected 32")
     return raw

@@ -927,6 +927,17 @@ class EventStore:
         members["type"] = _quoted(event_.type)
         members["schema"] = b"%d" % event_.schema
         members["key"] = _quoted(item.signer.key_id)
+        # A line of events.jsonl holds at most MAX_EVENT_LINE bytes (docs/ledger-format.md
+        # section 6), or no export of the ledger would verify. What the store adds under
+        # the lock (seq, version, times, prev, hash, sig, member names) is under 1 KiB.
+        from ledger.exportfile import MAX_EVENT_LINE
+
+        if sum(map(len, members.values())) + 1024 > MAX_EVENT_LINE:
+            problem = (
+                f"the event would take more than the {MAX_EVENT_LINE} bytes a ledger "
+                "line may hold; store large content as a blob and reference it"
+            )
+            raise EventRejectedError(where + problem, {"data": problem})
         return _Prepared(item=item, members=members, meta=meta, occurred_at=occurred_at)
 
     def _append_locked(

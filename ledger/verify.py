@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import binascii
 import hashlib
 import json
 import os
@@ -33,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from ledger import merkle
 from ledger.canonical import (
     CanonicalizationError,
+    b64decode_canonical,
     canonical_bytes,
     canonical_bytes_prechecked,
 )
@@ -212,13 +212,10 @@ class _SignatureChecks:
 
 
 def _b64(value: object, size: int) -> bytes | None:
-    if type(value) is not str:
-        return None
     try:
-        raw = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
+        return b64decode_canonical(value, size)
+    except ValueError:
         return None
-    return raw if len(raw) == size else None
 
 
 def _blob_refs(value: object, out: list[tuple[object, object]]) -> None:
@@ -282,6 +279,8 @@ class Verifier:
             self._check(seq, line)
         except VerificationError as exc:
             self._raise_first(exc)
+        except RecursionError:  # json, canonicalization or a walk over deep data
+            self._raise_first(VerificationError(seq, "JSON is nested too deeply"))
         if seq % _SIG_BATCH == 0:
             failed = self._sig_checks().known_failure()
             if failed is not None:
@@ -290,8 +289,21 @@ class Verifier:
                 self.progress(seq)
 
     def feed_all(self, lines: Iterable[bytes]) -> None:
-        """Feed every line."""
-        for line in lines:
+        """Feed every line.
+
+        Raises:
+            VerificationError: an event fails, or reading the lines fails (an earlier
+                event's failing signature wins, as in `feed`).
+        """
+        iterator = iter(lines)
+        while True:
+            try:
+                line = next(iterator)
+            except StopIteration:
+                return
+            except VerificationError as exc:
+                self._raise_first(exc)
+                raise  # pragma: no cover - _raise_first raises it or an earlier one
             self.feed(line)
 
     def _sig_checks(self) -> _SignatureChecks:
@@ -467,7 +479,9 @@ class Verifier:
             raise fail("origin must be printable ASCII without spaces or '+'")
         public = _b64(data["public_key"], 32)
         if public is None:
-            raise fail("public_key is not base64 of 32 bytes")
+            raise fail(
+                "public_key is not base64 of 32 bytes (standard, padded, canonical)"
+            )
         kid = compute_key_id(public)
         if env["key"] != kid:
             raise fail(
@@ -497,7 +511,9 @@ class Verifier:
                 )
             public = _b64(data["public_key"], 32)
             if public is None:
-                raise fail("public_key is not base64 of 32 bytes")
+                raise fail(
+                    "public_key is not base64 of 32 bytes (standard, padded, canonical)"
+                )
             kid = data["key_id"]
             if kid != compute_key_id(public):
                 raise fail(f"key_id {kid!r} is not the id of its public key")
@@ -794,13 +810,17 @@ def verify_export(
             0, "a consistency proof needs the kept (old) checkpoint"
         )
     with ExportReader.open(path) as export:
-        head = verify_lines(
-            export.event_lines(),
-            trusted_key_id=trusted_key_id,
-            roots_at=() if old_size is None else (old_size,),
-            workers=workers,
-            progress=progress,
-        )
+        lines = export.event_lines()
+        try:
+            head = verify_lines(
+                lines,
+                trusted_key_id=trusted_key_id,
+                roots_at=() if old_size is None else (old_size,),
+                workers=workers,
+                progress=progress,
+            )
+        finally:
+            lines.close()  # a failure leaves the file open inside the generator
         text = export.checkpoint()
         if text is None:
             raise VerificationError(0, "export has no checkpoint")
@@ -867,7 +887,11 @@ def _check_blobs(export: ExportReader, head: VerifiedHead) -> int:
     for name in export.blob_names():
         if not is_digest(name):
             raise VerificationError(0, f"blobs/{name} is not named by a SHA-256 digest")
-        present[name] = check_blob(name, export.blob(name))
+        actual, present[name] = export.blob_digest(name)
+        if actual != name:
+            raise VerificationError(
+                0, f"blob {name} does not match its digest (content hashes to {actual})"
+            )
     check_blob_references(head, present, missing="missing from blobs/")
     return len(present)
 
@@ -895,6 +919,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except (OSError, ValueError) as exc:
         parser.error(str(exc))
+    failure: VerificationError | None = None
     try:
         result = verify_export(
             args.export,
@@ -903,12 +928,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             consistency_proof=proof,
         )
     except VerificationError as exc:
+        failure = exc
+    except Exception as exc:  # noqa: BLE001  # a verifier ends in FAIL, never a traceback
+        failure = VerificationError(0, f"cannot verify: {type(exc).__name__}: {exc}")
+    if failure is not None:
         if args.json:
             sys.stdout.write(
-                json.dumps({"ok": False, "seq": exc.seq, "reason": exc.reason}) + "\n"
+                json.dumps({"ok": False, "seq": failure.seq, "reason": failure.reason})
+                + "\n"
             )
         else:
-            sys.stdout.write(f"FAIL seq={exc.seq} {exc.reason}\n")
+            sys.stdout.write(f"FAIL seq={failure.seq} {failure.reason}\n")
         return 1
     if args.json:
         sys.stdout.write(json.dumps(result.to_json()) + "\n")

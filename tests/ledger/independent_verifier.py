@@ -18,11 +18,17 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 
+def _b64(text: str) -> bytes:
+    """Decode standard padded base64, refusing any other spelling of the same bytes."""
+    raw = base64.b64decode(text, validate=True)
+    if base64.b64encode(raw).decode() != text:
+        raise ValueError("not canonical base64")
+    return raw
+
+
 def _ok_sig(public: bytes, sig_b64: str, message: bytes) -> bool:
     try:
-        Ed25519PublicKey.from_public_bytes(public).verify(
-            base64.b64decode(sig_b64), message
-        )
+        Ed25519PublicKey.from_public_bytes(public).verify(_b64(sig_b64), message)
     except (InvalidSignature, ValueError):
         return False
     return True
@@ -69,7 +75,10 @@ def verify_folder(
         if digest.hex() != env["hash"]:
             return False, seq, "hash"
         if seq == 1:
-            public = base64.b64decode(env["data"]["public_key"])
+            try:
+                public = _b64(env["data"]["public_key"])
+            except ValueError:
+                return False, 1, "public key is not canonical base64"
             kid = hashlib.sha256(public).digest()[:8].hex()
             if kid != trusted_key_id or env["key"] != kid:
                 return False, 1, "untrusted genesis key"
@@ -99,7 +108,10 @@ def verify_folder(
                 return False, seq, "esig"
         if env["type"] == "ledger.key_registered":
             d = env["data"]
-            pub = base64.b64decode(d["public_key"])
+            try:
+                pub = _b64(d["public_key"])
+            except ValueError:
+                return False, seq, "public key is not canonical base64"
             if (
                 hashlib.sha256(pub).digest()[:8].hex() != d["key_id"]
                 or d["key_id"] in keys
@@ -120,11 +132,18 @@ def verify_folder(
     name, size, root = body.split("\n")[:3]
     if name != origin or int(size) != len(leaves):
         return False, 0, "checkpoint origin or size"
-    if base64.b64decode(root) != _mth(leaves):
+    try:
+        stated_root = _b64(root)
+    except ValueError:
+        return False, 0, "checkpoint root is not canonical base64"
+    if stated_root != _mth(leaves):
         return False, 0, "checkpoint root"
     for sig_line in sigs.strip("\n").split("\n"):
         _, key_name, b64 = sig_line.split(" ")
-        blob = base64.b64decode(b64)
+        try:
+            blob = _b64(b64)
+        except ValueError:
+            return False, 0, "checkpoint signature is not canonical base64"
         for public, _holder, purpose, revoked in keys.values():
             note_id = hashlib.sha256(key_name.encode() + b"\n\x01" + public).digest()[
                 :4
