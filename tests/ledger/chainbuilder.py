@@ -197,3 +197,21 @@ class ChainBuilder:
             for digest, content in self.blobs.items():
                 (folder / "blobs" / digest).write_bytes(content)
         return folder
+
+
+def esign_chain() -> ChainBuilder:
+    """Return a ledger of 8 events: an esign key, documents, an e-signature, a blob."""
+    b = ChainBuilder()
+    alice = SigningKey.generate()
+    b.register(alice, holder="u-alice", purpose="esign")  # 2
+    for _ in range(3):  # 3..5
+        b.add()
+    b.attach(b"QP-07 revision A\n" * 10)  # 6
+    b.esign("document/QP-07", "u-alice", alice, "ab" * 32)  # 7
+    b.add()  # 8
+    return b
+
+
+def trusted_key(b: ChainBuilder) -> str:
+    """Return the genesis key id a certifier trusts for `b`'s ledger."""
+    return str(b.envs[0]["key"])

@@ -21,7 +21,7 @@ from ledger.canonical import b64decode_canonical
 from ledger.errors import KeyMaterialError, VerificationError
 from ledger.signing import SigningKey, decode_public_key
 from ledger.verify import verify_export
-from tests.ledger.chainbuilder import ChainBuilder
+from tests.ledger.chainbuilder import ChainBuilder, esign_chain, trusted_key
 from tests.ledger.independent_verifier import verify_folder
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,19 +31,7 @@ _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 @pytest.fixture
 def chain() -> ChainBuilder:
     """A ledger of 8 events: an esign key, documents, an e-signature, a blob."""
-    b = ChainBuilder()
-    alice = SigningKey.generate()
-    b.register(alice, holder="u-alice", purpose="esign")  # 2
-    for _ in range(3):  # 3..5
-        b.add()
-    b.attach(b"QP-07 revision A\n" * 10)  # 6
-    b.esign("document/QP-07", "u-alice", alice, "ab" * 32)  # 7
-    b.add()  # 8
-    return b
-
-
-def _trusted(b: ChainBuilder) -> str:
-    return str(b.envs[0]["key"])
+    return esign_chain()
 
 
 def _odd_padding(text: str) -> str:
@@ -124,10 +112,10 @@ def test_base64_reencoded_with_padding_bits_fails_in_every_verifier(
     tamper, seq, reason = BASE64[case]
     folder = tamper(chain, tmp_path / "e")
     with pytest.raises(VerificationError) as info:
-        verify_export(folder, trusted_key_id=_trusted(chain), workers=1)
+        verify_export(folder, trusted_key_id=trusted_key(chain), workers=1)
     error = info.value
     assert (error.seq, reason in error.reason) == (seq, True), error.reason
-    ok, bad_seq, _why = verify_folder(folder, _trusted(chain))
+    ok, bad_seq, _why = verify_folder(folder, trusted_key(chain))
     assert (ok, bad_seq) == (False, seq)
     run = subprocess.run(
         [
@@ -137,7 +125,7 @@ def test_base64_reencoded_with_padding_bits_fails_in_every_verifier(
             "--export",
             str(folder),
             "--trusted-key",
-            _trusted(chain),
+            trusted_key(chain),
         ],
         capture_output=True,
         text=True,

@@ -24,10 +24,9 @@ from ledger.envelope import NewEvent
 from ledger.errors import EventRejectedError, VerificationError
 from ledger.export import write_export
 from ledger.exportfile import MAX_BLOB, MAX_CHECKPOINT, MAX_EVENT_LINE, ExportReader
-from ledger.signing import SigningKey
 from ledger.store import EventStore
 from ledger.verify import verify_export
-from tests.ledger.chainbuilder import ChainBuilder
+from tests.ledger.chainbuilder import ChainBuilder, esign_chain, trusted_key
 from web.cli import main as qms_main
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,24 +46,12 @@ _MEASURED = (
 @pytest.fixture
 def chain() -> ChainBuilder:
     """A ledger of 8 events: an esign key, documents, an e-signature, a blob."""
-    b = ChainBuilder()
-    alice = SigningKey.generate()
-    b.register(alice, holder="u-alice", purpose="esign")  # 2
-    for _ in range(3):  # 3..5
-        b.add()
-    b.attach(b"QP-07 revision A\n" * 10)  # 6
-    b.esign("document/QP-07", "u-alice", alice, "ab" * 32)  # 7
-    b.add()  # 8
-    return b
-
-
-def _trusted(b: ChainBuilder) -> str:
-    return str(b.envs[0]["key"])
+    return esign_chain()
 
 
 def _fail(b: ChainBuilder, path: Path) -> VerificationError:
     with pytest.raises(VerificationError) as info:
-        verify_export(path, trusted_key_id=_trusted(b), workers=1)
+        verify_export(path, trusted_key_id=trusted_key(b), workers=1)
     return info.value
 
 
@@ -254,7 +241,7 @@ def test_a_zip_written_by_zip_r_with_its_blobs_folder_entry_verifies(
     archive = _zip_of(folder, tmp_path / "e.zip")
     with zipfile.ZipFile(archive, "a") as z:
         z.mkdir("blobs")
-    assert verify_export(archive, trusted_key_id=_trusted(chain)).blobs_checked == 1
+    assert verify_export(archive, trusted_key_id=trusted_key(chain)).blobs_checked == 1
 
 
 def _patch_central(archive: Path, name: bytes, offset: int, value: bytes) -> None:
@@ -431,7 +418,7 @@ def test_a_malformed_export_ends_in_fail_seq_in_text_and_json(
     path = tamper(chain, tmp_path / "e.zip")
     error = _fail(chain, path)
     assert (error.seq, reason in error.reason) == (seq, True), error.reason
-    trusted = _trusted(chain)
+    trusted = trusted_key(chain)
     run = _offline(path, trusted)
     assert (run.returncode, run.stdout) == (1, f"FAIL seq={seq} {error.reason}\n")
     assert "Traceback" not in run.stderr
@@ -506,7 +493,7 @@ def test_a_zip_of_300_million_newlines_fails_at_once_without_a_terminal(
             "--export",
             str(archive),
             "--trusted-key",
-            _trusted(chain),
+            trusted_key(chain),
         ],
         capture_output=True,
         text=True,
@@ -544,7 +531,7 @@ def test_a_small_zip_cannot_make_the_verifier_hold_much_memory(
     ):  # state a small size: the stream still inflates to 256 MiB
         _patch_central(archive, b"checkpoint", 24, (100).to_bytes(4, "little"))
     assert archive.stat().st_size < 1 << 20
-    run = _offline(archive, _trusted(chain))
+    run = _offline(archive, trusted_key(chain))
     assert (run.returncode, run.stdout.startswith(f"FAIL seq={seq} ")) == (1, True), run.stdout + run.stderr  # fmt: skip
     assert reason in run.stdout or "cannot read" in run.stdout
     assert _peak_mib(run) < 100, run.stderr  # it was over 500 MiB
