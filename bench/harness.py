@@ -21,7 +21,7 @@ from typing import Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
-from ledger.canonical import JSONValue
+from ledger.integrity.canonical import JSONValue
 
 DEFAULT_SERVER_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 

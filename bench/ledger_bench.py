@@ -15,11 +15,11 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bench.harness import payload
-from ledger.envelope import NewEvent
-from ledger.export import write_export
-from ledger.signing import SigningKey
+from ledger.integrity.envelope import NewEvent
+from ledger.integrity.signing import SigningKey
+from ledger.integrity.verify import verify_export, verify_lines
 from ledger.store import EventStore, create_engine_for, migrate
-from ledger.verify import verify_export, verify_lines
+from ledger.store.export import write_export
 
 ORIGIN = "bench.qms.example/ledger"
 ACTOR = "u-auditor-03"

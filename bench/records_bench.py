@@ -46,9 +46,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from bench.harness import PostgresServer, elapsed, percentile
-from ledger.envelope import parse_time
+from ledger.integrity.envelope import parse_time
+from ledger.integrity.signing import load_private_key_file
 from ledger.settings import DEFAULT_ORIGIN
-from ledger.signing import load_private_key_file
 from ledger.store import EventStore, create_engine_for, migrate
 from projections.reports import build_report
 from projections.runner import rebuild

@@ -17,10 +17,10 @@ from marshmallow import Schema, fields
 from marshmallow import validate as checks
 from marshmallow.fields import Field
 
-from ledger.canonical import JSONValue
 from ledger.domain.users import ROLES
-from ledger.envelope import TIME_RE
 from ledger.errors import EventRejectedError
+from ledger.integrity.canonical import JSONValue
+from ledger.integrity.envelope import TIME_RE
 
 Data = dict[str, JSONValue]
 Upcaster = Callable[[Data], Data]

@@ -18,10 +18,6 @@ from pathlib import Path
 import click
 from sqlalchemy import Engine
 
-from ledger.checkpoint import verifier_key
-from ledger.database import durability_warnings, require_ledger
-from ledger.dbverify import verify_store
-from ledger.envelope import KEY_ID_RE
 from ledger.errors import (
     ConfigError,
     EventRejectedError,
@@ -30,12 +26,16 @@ from ledger.errors import (
     StorageError,
     VerificationError,
 )
-from ledger.keyfile import KeyFile, write_key_durably
+from ledger.integrity.checkpoint import verifier_key
+from ledger.integrity.envelope import KEY_ID_RE
+from ledger.integrity.signing import SigningKey
+from ledger.integrity.verify import VerifiedHead, verify_export
 from ledger.servicekey import ServiceKey, ledger_keys_in_force
+from ledger.servicekey.keyfile import KeyFile, write_key_durably
 from ledger.settings import LedgerSettings
-from ledger.signing import SigningKey
 from ledger.store import EventStore, create_engine_for, migrate
-from ledger.verify import VerifiedHead, verify_export
+from ledger.store.engine import durability_warnings, require_ledger
+from ledger.store.verify import verify_store
 
 
 @dataclass(slots=True)
@@ -418,7 +418,9 @@ def _count_lines(path: Path) -> int:
     Only called for a terminal. The count reads at most 1 GiB of events.jsonl (a
     fast newline count); beyond that, or when the export does not open, no bar.
     """
-    from ledger.exportfile import ExportReader  # local: only for the progress bar
+    from ledger.integrity.export_reader import (
+        ExportReader,  # local: only for the progress bar
+    )
 
     try:
         with ExportReader.open(path) as reader:
@@ -441,7 +443,7 @@ def _count_lines(path: Path) -> int:
 @pass_ctx
 def export(ctx: LedgerContext, out: Path, as_zip: bool, no_blobs: bool) -> None:
     """Write an export: events.jsonl, checkpoint and blobs/."""
-    from ledger.export import write_export
+    from ledger.store.export import write_export
 
     if out.exists():
         raise click.BadParameter(f"{out} exists already", param_hint="--out")

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger.checkpoint import valid_origin
 from ledger.errors import ConfigError
+from ledger.integrity.checkpoint import valid_origin
 
 DEFAULT_ORIGIN = "qms.localhost/ledger"
 

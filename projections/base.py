@@ -19,8 +19,8 @@ from typing import Protocol
 
 from sqlalchemy import Connection, Table, select
 
-from ledger.canonical import JSONValue, canonical_bytes
-from ledger.envelope import RecordedEvent
+from ledger.integrity.canonical import JSONValue, canonical_bytes
+from ledger.integrity.envelope import RecordedEvent
 from projections.errors import ProjectionError
 from projections.models import VERSION_COLUMNS, key_columns, span_of
 

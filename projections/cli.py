@@ -16,8 +16,8 @@ from typing import Protocol
 import click
 from sqlalchemy import Engine
 
-from ledger.envelope import parse_time
 from ledger.errors import StorageError
+from ledger.integrity.envelope import parse_time
 from projections.errors import RecordNotFoundError
 from projections.models import create_all
 from projections.reports import ReportLedger, build_report

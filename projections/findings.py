@@ -11,7 +11,7 @@ from datetime import date
 
 from sqlalchemy import Table
 
-from ledger.envelope import RecordedEvent
+from ledger.integrity.envelope import RecordedEvent
 from projections.base import Batch, day_of, record_id, text
 from projections.models import finding_actions, findings
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 
 from sqlalchemy import Table
 
-from ledger.envelope import RecordedEvent
+from ledger.integrity.envelope import RecordedEvent
 from projections.base import Batch, record_id, text
 from projections.models import (
     indicator_measurements,

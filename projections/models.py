@@ -40,8 +40,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.schema import CreateTable
 
-from ledger.database import is_read_only
 from ledger.errors import ConfigError
+from ledger.store.engine import is_read_only
 from projections.errors import ProjectionError
 
 metadata = MetaData()

@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from ledger.canonical import JSONValue
+from ledger.integrity.canonical import JSONValue
 from projections.errors import RecordNotFoundError
 from projections.models import (
     audits,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 
-from ledger.canonical import JSONValue
+from ledger.integrity.canonical import JSONValue
 
 _CSS = """
 body{font-family:"Noto Sans CJK SC","Noto Sans",sans-serif;margin:2em;color:#1d2733}

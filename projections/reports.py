@@ -30,10 +30,10 @@ from typing import Protocol, TypeVar, cast
 from sqlalchemy import Connection, Engine, Text, and_, case, func, or_, select
 from sqlalchemy import cast as sql_cast
 
-from ledger.canonical import JSONValue, canonical_bytes
-from ledger.database import is_read_only
-from ledger.envelope import format_time
 from ledger.errors import KeyMaterialError
+from ledger.integrity.canonical import JSONValue, canonical_bytes
+from ledger.integrity.envelope import format_time
+from ledger.store.engine import is_read_only
 from projections.errors import ProjectionError, RecordNotFoundError
 from projections.models import (
     audits,

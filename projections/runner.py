@@ -21,9 +21,9 @@ from typing import Protocol
 from sqlalchemy import Connection, Engine, bindparam, select, text, update
 
 from ledger import catalog
-from ledger.database import is_read_only
-from ledger.envelope import RecordedEvent, stream_kind
 from ledger.errors import ConfigError, EventRejectedError
+from ledger.integrity.envelope import RecordedEvent, stream_kind
+from ledger.store.engine import is_read_only
 from projections.audits import AuditsProjection
 from projections.base import Batch, Projection, record_id
 from projections.documents import DocumentsProjection

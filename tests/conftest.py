@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
 
 from ledger.clock import FixedClock
-from ledger.signing import SigningKey
+from ledger.integrity.signing import SigningKey
 from ledger.store import EventStore, create_engine_for, migrate
 
 ORIGIN = "qms.test/ledger"

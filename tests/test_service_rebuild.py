@@ -17,7 +17,6 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from ledger.clock import FixedClock
-from ledger.dbverify import verify_store
 from ledger.domain import Command
 from ledger.domain import documents as d
 from ledger.domain import findings as f
@@ -25,9 +24,10 @@ from ledger.domain import indicators as i
 from ledger.errors import EventRejectedError, NotAuthorizedError, NotFoundError
 from ledger.service import Service
 from ledger.store import EventStore
+from ledger.store.verify import verify_store
 from projections.models import create_all
 from projections.runner import InlineProjector, rebuild
-from tests.ledger.test_service import build_service, secret
+from tests.ledger.service.test_service import build_service, secret
 from tests.projections.helpers import dump
 
 DOCS = ("QP-01", "QP-02")

@@ -24,8 +24,8 @@ from ledger.cli import (
 )
 from ledger.cli import init as ledger_init
 from ledger.clock import FixedClock
-from ledger.envelope import format_time
 from ledger.errors import ConcurrencyError, NotAuthorizedError
+from ledger.integrity.envelope import format_time
 from ledger.service import Service
 from ledger.store import EventStore, create_engine_for, migrate
 from projections.cli import make_group

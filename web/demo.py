@@ -21,7 +21,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from ledger.canonical import JSONValue
 from ledger.clock import FixedClock
 from ledger.domain import Command, add_months
 from ledger.domain import audits as au
@@ -31,10 +30,11 @@ from ledger.domain import indicators as ind
 from ledger.domain import reviews as rv
 from ledger.domain import units as un
 from ledger.domain import users as us
-from ledger.envelope import format_time, stream_kind
 from ledger.errors import EventRejectedError
-from ledger.esign import SigningSession
+from ledger.integrity.canonical import JSONValue
+from ledger.integrity.envelope import format_time, stream_kind
 from ledger.service import CommandBatch, Service
+from ledger.service.vault import SigningSession
 from ledger.store import EventStore
 from projections.reports import build_report
 from projections.runner import catch_up

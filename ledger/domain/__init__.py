@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NoReturn
 
-from ledger.canonical import JSONObject, JSONValue, canonical_bytes
 from ledger.errors import EventRejectedError
+from ledger.integrity.canonical import JSONObject, JSONValue, canonical_bytes
 
 Data = dict[str, JSONValue]
 Decision = list[tuple[str, Data]]

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
-from ledger.canonical import JSONObject
 from ledger.domain import (
     Command,
     Context,
@@ -24,8 +23,9 @@ from ledger.domain import (
     subject_sha256,
     unknown_command,
 )
-from ledger.envelope import RecordedEvent
 from ledger.errors import NotAuthorizedError
+from ledger.integrity.canonical import JSONObject
+from ledger.integrity.envelope import RecordedEvent
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from ledger.canonical import JSONObject, JSONValue
 from ledger.domain import (
     Command,
     Context,
@@ -27,8 +26,9 @@ from ledger.domain import (
     subject_sha256,
     unknown_command,
 )
-from ledger.envelope import RecordedEvent
 from ledger.errors import NotAuthorizedError
+from ledger.integrity.canonical import JSONObject, JSONValue
+from ledger.integrity.envelope import RecordedEvent
 
 DOC_ID_RE = re.compile(r"[A-Z0-9-]{2,30}")
 KINDS = ("manual", "procedure", "instruction", "form", "record")

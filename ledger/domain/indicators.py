@@ -21,8 +21,8 @@ from ledger.domain import (
     require_text,
     unknown_command,
 )
-from ledger.envelope import RecordedEvent
 from ledger.errors import NotAuthorizedError
+from ledger.integrity.envelope import RecordedEvent
 
 DIRECTIONS = ("higher_is_better", "lower_is_better")
 PERIOD_RE = {

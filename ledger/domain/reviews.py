@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
-from ledger.canonical import JSONValue
 from ledger.domain import Command, Context, Data, Decision, reject, require_text
-from ledger.envelope import RecordedEvent
+from ledger.integrity.canonical import JSONValue
+from ledger.integrity.envelope import RecordedEvent
 
 _HEX64_RE = re.compile(r"[0-9a-f]{64}")
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ledger.canonical import JSONObject
 from ledger.domain import audits, documents, findings
-from ledger.envelope import RecordedEvent, stream_kind
 from ledger.errors import VerificationError
+from ledger.integrity.canonical import JSONObject
+from ledger.integrity.envelope import RecordedEvent, stream_kind
 
 _Subject = Callable[[Any, RecordedEvent], tuple[JSONObject, str] | None]
 _KINDS: Mapping[

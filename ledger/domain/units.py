@@ -15,7 +15,7 @@ from ledger.domain import (
     require_text,
     unknown_command,
 )
-from ledger.envelope import RecordedEvent
+from ledger.integrity.envelope import RecordedEvent
 
 UNIT_CODE_RE = re.compile(r"[A-Z0-9-]{2,20}")
 KINDS = ("headquarters", "bureau", "department")

@@ -19,7 +19,7 @@ from ledger.domain import (
     require_text,
     unknown_command,
 )
-from ledger.envelope import RecordedEvent
+from ledger.integrity.envelope import RecordedEvent
 
 USER_ID_RE = re.compile(r"[a-z0-9._-]{2,40}")
 ROLES = (

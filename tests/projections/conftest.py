@@ -17,7 +17,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from ledger.clock import FixedClock
-from ledger.signing import SigningKey
+from ledger.integrity.signing import SigningKey
 from ledger.store import EventStore, create_engine_for, migrate
 from projections.models import create_all
 

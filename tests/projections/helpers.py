@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from ledger.clock import FixedClock
-from ledger.envelope import NewEvent
+from ledger.integrity.envelope import NewEvent
 from ledger.store import EventStore
 from projections.models import ALL_TABLES
 from projections.runner import InlineProjector

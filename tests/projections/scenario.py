@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from ledger.clock import FixedClock
-from ledger.envelope import NewEvent
+from ledger.integrity.envelope import NewEvent
 from ledger.store import EventStore
 from projections.runner import InlineProjector
 from tests.projections.simulation import esig_of

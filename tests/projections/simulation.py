@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from ledger.envelope import NewEvent
+from ledger.integrity.envelope import NewEvent
 
 CLASSES = ("major", "minor", "observation", "opportunity")
 ACTIONS = 14

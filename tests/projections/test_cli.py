@@ -9,7 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from ledger.clock import FixedClock
-from ledger.envelope import format_time
+from ledger.integrity.envelope import format_time
 from ledger.store import EventStore
 from projections.cli import make_group
 from projections.models import drop_all

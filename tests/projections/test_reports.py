@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import merkle
-from ledger.checkpoint import verify_checkpoint
 from ledger.clock import FixedClock
-from ledger.signing import SigningKey
+from ledger.integrity import merkle
+from ledger.integrity.checkpoint import verify_checkpoint
+from ledger.integrity.signing import SigningKey
 from ledger.store import EventStore
 from projections import queries as q
 from projections.reports import _median, build_report

@@ -12,8 +12,8 @@ from sqlalchemy import Engine, RowMapping, select
 
 from ledger import catalog
 from ledger.clock import FixedClock
-from ledger.envelope import RecordedEvent
 from ledger.errors import ConcurrencyError, StorageError
+from ledger.integrity.envelope import RecordedEvent
 from ledger.store import EventStore
 from projections.base import Batch
 from projections.errors import ProjectionError
@@ -130,7 +130,7 @@ def test_rebuild_equals_incremental_for_random_histories(
 ) -> None:
     from datetime import UTC, datetime
 
-    from ledger.signing import SigningKey
+    from ledger.integrity.signing import SigningKey
     from tests.projections.conftest import ORIGIN
 
     clock = FixedClock(datetime(2026, 1, 5, 8, tzinfo=UTC))

@@ -27,17 +27,22 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from ledger.canonical import MAX_SAFE_INTEGER, JSONValue, canonical_bytes
-from ledger.chain import (
+from ledger.integrity.canonical import MAX_SAFE_INTEGER, JSONValue, canonical_bytes
+from ledger.integrity.chain import (
     GENESIS_PREV,
     body_bytes,
     esig_message,
     event_hash,
     signature_message,
 )
-from ledger.checkpoint import Checkpoint, sign_checkpoint, verifier_key
-from ledger.merkle import Frontier, consistency_proof, inclusion_proof, root_from_leaves
-from ledger.signing import SigningKey, note_key_id
+from ledger.integrity.checkpoint import Checkpoint, sign_checkpoint, verifier_key
+from ledger.integrity.merkle import (
+    Frontier,
+    consistency_proof,
+    inclusion_proof,
+    root_from_leaves,
+)
+from ledger.integrity.signing import SigningKey, note_key_id
 
 HERE = Path(__file__).resolve().parent
 LEDGER_SEED = "qms-ledger test vector key"

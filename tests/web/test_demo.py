@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from ledger.canonical import JSONValue
 from ledger.clock import FixedClock
-from ledger.dbverify import verify_store
 from ledger.domain import units as un
-from ledger.envelope import stream_kind
 from ledger.errors import EventRejectedError
+from ledger.integrity.canonical import JSONValue
+from ledger.integrity.envelope import stream_kind
+from ledger.integrity.signing import SigningKey
 from ledger.service import Service
-from ledger.signing import SigningKey
 from ledger.store import EventStore, create_engine_for, migrate
+from ledger.store.verify import verify_store
 from projections import queries as q
 from projections.models import create_all
 from projections.runner import InlineProjector

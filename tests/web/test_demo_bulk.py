@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ledger.clock import FixedClock
-from ledger.dbverify import verify_store
+from ledger.integrity.signing import SigningKey
 from ledger.service import Service
-from ledger.signing import SigningKey
 from ledger.store import EventStore, create_engine_for, migrate
+from ledger.store.verify import verify_store
 from projections import queries as q
 from projections.models import create_all
 from projections.runner import InlineProjector

@@ -9,9 +9,9 @@ from datetime import date
 from typing import Any
 
 from ledger import catalog
-from ledger.canonical import JSONObject
 from ledger.domain import Command, Context, subject_sha256
-from ledger.envelope import RecordedEvent
+from ledger.integrity.canonical import JSONObject
+from ledger.integrity.envelope import RecordedEvent
 
 TODAY = date(2026, 1, 5)
 T0 = "2026-01-05T08:00:00.000000Z"
