@@ -24,6 +24,7 @@ from ledger.cli import (
 )
 from ledger.cli import init as ledger_init
 from ledger.clock import FixedClock
+from ledger.domain.units import HQ_CODE
 from ledger.errors import ConcurrencyError, NotAuthorizedError
 from ledger.integrity.envelope import format_time
 from ledger.service import Service
@@ -32,8 +33,6 @@ from projections.cli import make_group
 from projections.models import create_all
 from projections.runner import InlineProjector
 from web.demo import SIZES, demo_password, demo_start, fill_demo
-
-HQ_CODE = "HQ"
 
 
 def _ledger_context() -> LedgerContext:

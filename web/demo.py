@@ -30,6 +30,7 @@ from ledger.domain import indicators as ind
 from ledger.domain import reviews as rv
 from ledger.domain import units as un
 from ledger.domain import users as us
+from ledger.domain.units import HQ_CODE
 from ledger.errors import EventRejectedError
 from ledger.integrity.canonical import JSONValue
 from ledger.integrity.envelope import format_time, stream_kind
@@ -40,7 +41,6 @@ from projections.reports import build_report
 from projections.runner import catch_up
 
 LAST_DAY = date(2026, 10, 31)
-HQ_CODE = "HQ"
 ADMIN_ID = "admin"
 ADMIN_NAME = "王建国"
 MEDIA_TEXT = "text/plain; charset=utf-8"

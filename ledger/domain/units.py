@@ -18,6 +18,7 @@ from ledger.domain import (
 from ledger.integrity.envelope import RecordedEvent
 
 UNIT_CODE_RE = re.compile(r"[A-Z0-9-]{2,20}")
+HQ_CODE = "HQ"  # the unit code of the headquarters a new ledger is set up with
 KINDS = ("headquarters", "bureau", "department")
 
 
