@@ -22,8 +22,8 @@ from sqlalchemy.pool import NullPool
 from ledger.clock import FixedClock
 from ledger.integrity.signing import SigningKey
 from ledger.store import EventStore, create_engine_for, migrate
+from tests.support.origin import ORIGIN
 
-ORIGIN = "qms.test/ledger"
 START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 DEFAULT_SERVER_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DIALECTS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]

@@ -17,7 +17,7 @@ from sqlalchemy.pool import NullPool
 
 from ledger.integrity.signing import SigningKey, write_private_key_file
 from ledger.store import create_engine_for
-from tests.ledger.test_cli import Qms
+from tests.support.cli import Qms
 
 READ_COMMANDS = [
     ("status",),

@@ -20,7 +20,7 @@ from ledger.cli import LedgerContext
 from ledger.servicekey import ROTATION_STEPS, ledger_keys_in_force
 from ledger.servicekey.keyfile import load_key
 from ledger.settings import LedgerSettings
-from tests.ledger.test_cli import Qms
+from tests.support.cli import Qms
 
 QMS = [sys.executable, "-c", "from web.cli import main; main()"]
 

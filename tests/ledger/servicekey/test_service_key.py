@@ -20,8 +20,8 @@ from ledger.integrity.signing import SigningKey, write_private_key_file
 from ledger.servicekey import ServiceKey, ledger_keys_in_force
 from ledger.servicekey.keyfile import KeyFile, load_key, write_key_durably
 from ledger.store import EventStore
-from tests.conftest import ORIGIN
 from tests.support.builders import new_event, recheck
+from tests.support.origin import ORIGIN
 
 
 def _key_file(tmp_path: Path, key: SigningKey) -> KeyFile:

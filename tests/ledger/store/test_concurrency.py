@@ -18,8 +18,8 @@ from ledger.integrity.signing import (
     write_private_key_file,
 )
 from ledger.store import EventStore, create_engine_for, migrate
-from tests.conftest import ORIGIN
 from tests.support.builders import new_event, recheck
+from tests.support.origin import ORIGIN
 
 pytestmark = pytest.mark.slow
 

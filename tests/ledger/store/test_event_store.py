@@ -28,8 +28,8 @@ from ledger.integrity.envelope import RecordedEvent
 from ledger.integrity.signing import SigningKey
 from ledger.store import EventStore, KeyRecord, migrate
 from ledger.store.tables import metadata
-from tests.conftest import ORIGIN
 from tests.support.builders import chain_of, new_event, recheck
+from tests.support.origin import ORIGIN
 
 
 def _leaves(store: EventStore) -> list[bytes]:
