@@ -14,12 +14,10 @@ import click
 
 from ledger.cli import (
     LedgerContext,
-    check_origin,
     ensure_service_key,
     ledger_group,
     make_instance_folder,
     refuse_missing_key,
-    restrict_sqlite_file,
     run,
 )
 from ledger.cli import init as ledger_init
@@ -28,7 +26,7 @@ from ledger.domain.units import HQ_CODE
 from ledger.errors import ConcurrencyError, NotAuthorizedError
 from ledger.integrity.envelope import format_time
 from ledger.service import Service
-from ledger.store import EventStore, create_engine_for, migrate
+from ledger.store import EventStore
 from projections.cli import make_group
 from projections.models import create_all
 from projections.runner import InlineProjector
@@ -116,39 +114,33 @@ def demo(seed: int, size: str) -> None:
     ctx = _ledger_context()
     clock = FixedClock(demo_start(size))
     make_instance_folder(ctx.settings)
-    engine = create_engine_for(ctx.settings.database_url)
-    try:
-        migrate(engine)
-        restrict_sqlite_file(engine)
-        create_all(engine)
-        store = EventStore(engine, None, ctx.settings.origin, clock=clock)
-        check_origin(store, ctx.settings.origin)
-        refuse_missing_key(store, ctx.settings)
-        ensure_service_key(ctx.settings)
-        store.signer = ctx.key_file().load()
-        if store.is_initialized():
-            first = next(store.read(1, 1))
-            if first.recorded_at > format_time(clock.now()):
-                raise click.UsageError(
-                    f"this ledger began at {first.recorded_at}, after the demo's first day; "
-                    "the demo needs a new ledger (a new QMS_INSTANCE or database)"
-                )
-        else:
-            store.initialize()
-        service = Service(store, projectors=[InlineProjector()], clock=clock)
-        with click.progressbar(
-            length=1, label=f"demo ({size})", file=sys.stderr
-        ) as bar:
-
-            def progress(done: int, total: int) -> None:
-                bar.length = total
-                bar.update(done - bar.pos)
-
-            summary = fill_demo(
-                service, store, seed=seed, size=size, progress=progress, clock=clock
+    opened = ctx.store(migrate_schema=True)
+    create_all(opened.engine)
+    refuse_missing_key(opened, ctx.settings)
+    ensure_service_key(ctx.settings)
+    # The demo's own view of the ledger: the same database, on the story's clock.
+    store = EventStore(
+        opened.engine, ctx.key_file().load(), ctx.settings.origin, clock=clock
+    )
+    if store.is_initialized():
+        first = next(store.read(1, 1))
+        if first.recorded_at > format_time(clock.now()):
+            raise click.UsageError(
+                f"this ledger began at {first.recorded_at}, after the demo's first day; "
+                "the demo needs a new ledger (a new QMS_INSTANCE or database)"
             )
-    finally:
-        engine.dispose()
+    else:
+        store.initialize()
+    service = Service(store, projectors=[InlineProjector()], clock=clock)
+    with click.progressbar(length=1, label=f"demo ({size})", file=sys.stderr) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        summary = fill_demo(
+            service, store, seed=seed, size=size, progress=progress, clock=clock
+        )
     click.echo(
         f"demo: {summary.ledger_size} events ({summary.first_day} to {summary.last_day}), "
         f"{summary.units} units, {summary.users} people, {summary.documents} documents, "

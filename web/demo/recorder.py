@@ -79,6 +79,7 @@ class Recorder:
             heapq.heappush(self.agenda, (max(day, self.today), self.order, step))
 
     def later(self, low: int, high: int, step: Step) -> None:
+        """Put `step` on the agenda `low` to `high` days after the current day."""
         self.at(self.today + timedelta(days=self.rng.between(low, high)), step)
 
     def record(self, command: Command, actor: str, *, sign: bool = False) -> None:
