@@ -8,7 +8,7 @@ from sqlalchemy import Table
 
 from ledger.integrity.envelope import RecordedEvent
 from projections.base import Batch, record_id, text
-from projections.models import audits
+from projections.tables import audits
 
 
 class AuditsProjection:

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Table, select
 from ledger.integrity.canonical import JSONValue, canonical_bytes
 from ledger.integrity.envelope import RecordedEvent
 from projections.errors import ProjectionError
-from projections.models import VERSION_COLUMNS, key_columns, span_of
+from projections.tables import VERSION_COLUMNS, key_columns, span_of
 
 Row = dict[str, object]
 _IN_CHUNK = 500

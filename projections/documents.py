@@ -23,7 +23,7 @@ from projections.base import (
     text,
     to_json,
 )
-from projections.models import document_revisions, documents
+from projections.tables import document_revisions, documents
 
 
 class DocumentsProjection:

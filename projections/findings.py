@@ -13,7 +13,7 @@ from sqlalchemy import Table
 
 from ledger.integrity.envelope import RecordedEvent
 from projections.base import Batch, day_of, record_id, text
-from projections.models import finding_actions, findings
+from projections.tables import finding_actions, findings
 
 
 class FindingsProjection:

@@ -18,7 +18,7 @@ from sqlalchemy import Table
 
 from ledger.integrity.envelope import RecordedEvent
 from projections.base import Batch, record_id, text
-from projections.models import (
+from projections.tables import (
     indicator_measurements,
     indicator_targets,
     indicator_years,

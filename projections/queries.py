@@ -34,7 +34,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from ledger.integrity.canonical import JSONValue
 from projections.errors import RecordNotFoundError
-from projections.models import (
+from projections.tables import (
     audits,
     document_revisions,
     documents,
@@ -258,7 +258,7 @@ def visible(
 ) -> ColumnElement[bool]:
     """Return the condition for row versions valid at position `n` (None: current).
 
-    One term per span (projections.models): the current versions that began by n,
+    One term per span (projections.tables): the current versions that began by n,
     and for each span k the ended versions that began in (n - 2**k, n] and ended
     after n, so each term is one range of the index on (span, valid_from, valid_to).
     With `units`, every term also names the units, for the index led by `unit`.
@@ -285,7 +285,7 @@ def versions_at(
 
     The same spans as `visible`, one SELECT per span joined by UNION ALL (a version
     has one span, so no row comes twice): each is one range of an index that can
-    hold the columns themselves (`projections.models`, the as-of index's covering
+    hold the columns themselves (`projections.tables`, the as-of index's covering
     columns), so the database reads neither the table nor a row twice. What the
     status report counts over a whole network.
     """

@@ -35,14 +35,6 @@ from ledger.integrity.canonical import JSONValue, canonical_bytes
 from ledger.integrity.envelope import format_time
 from ledger.store.engine import is_read_only
 from projections.errors import ProjectionError, RecordNotFoundError
-from projections.models import (
-    audits,
-    documents,
-    findings,
-    indicator_years,
-    indicators,
-    projection_positions,
-)
 from projections.queries import (
     _s,
     _subtree,
@@ -53,6 +45,14 @@ from projections.queries import (
 )
 from projections.report_html import render_html
 from projections.runner import ALL_PROJECTIONS
+from projections.tables import (
+    audits,
+    documents,
+    findings,
+    indicator_years,
+    indicators,
+    projection_positions,
+)
 
 REPORT_FORMAT = 1
 CLASSIFICATIONS = ("major", "minor", "observation", "opportunity")

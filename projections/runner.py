@@ -30,7 +30,8 @@ from projections.documents import DocumentsProjection
 from projections.errors import ProjectionError
 from projections.findings import FindingsProjection
 from projections.indicators import IndicatorsProjection
-from projections.models import (
+from projections.reviews import ReviewsProjection
+from projections.tables import (
     ALL_TABLES,
     create_all,
     create_indexes,
@@ -38,7 +39,6 @@ from projections.models import (
     drop_all,
     projection_positions,
 )
-from projections.reviews import ReviewsProjection
 from projections.units import UnitsProjection
 from projections.users import UsersProjection
 

@@ -8,7 +8,7 @@ from sqlalchemy import Table
 
 from ledger.integrity.envelope import RecordedEvent
 from projections.base import Batch, obj, record_id, text
-from projections.models import units
+from projections.tables import units
 
 
 class UnitsProjection:

@@ -8,7 +8,7 @@ from sqlalchemy import Table
 
 from ledger.integrity.envelope import RecordedEvent
 from projections.base import Batch, obj, record_id, text
-from projections.models import user_roles, users
+from projections.tables import user_roles, users
 
 
 class UsersProjection:

@@ -25,8 +25,8 @@ from ledger.errors import EventRejectedError, NotAuthorizedError, NotFoundError
 from ledger.service import Service
 from ledger.store import EventStore
 from ledger.store.verify import verify_store
-from projections.models import create_all
 from projections.runner import InlineProjector, rebuild
+from projections.tables import create_all
 from tests.ledger.service.test_service import build_service, secret
 from tests.projections.helpers import dump
 

@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from ledger.clock import FixedClock
 from ledger.integrity.signing import SigningKey
 from ledger.store import EventStore, create_engine_for, migrate
-from projections.models import create_all
+from projections.tables import create_all
 
 SERVER_URL = os.environ.get(
     "QMS_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -10,8 +10,8 @@ from sqlalchemy import Engine, select
 from ledger.clock import FixedClock
 from ledger.integrity.envelope import NewEvent
 from ledger.store import EventStore
-from projections.models import ALL_TABLES
 from projections.runner import InlineProjector
+from projections.tables import ALL_TABLES
 from tests.projections.simulation import Simulation
 
 

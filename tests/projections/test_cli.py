@@ -12,7 +12,7 @@ from ledger.clock import FixedClock
 from ledger.integrity.envelope import format_time
 from ledger.store import EventStore
 from projections.cli import make_group
-from projections.models import drop_all
+from projections.tables import drop_all
 from tests.projections import scenario
 from tests.projections.helpers import dump
 

@@ -17,7 +17,9 @@ from ledger.integrity.envelope import RecordedEvent
 from ledger.store import EventStore
 from projections.base import Batch
 from projections.errors import ProjectionError
-from projections.models import (
+from projections.queries import visible
+from projections.runner import ALL_PROJECTIONS, InlineProjector, catch_up, rebuild
+from projections.tables import (
     VERSIONED_TABLES,
     create_all,
     findings,
@@ -26,8 +28,6 @@ from projections.models import (
     indicators,
     projection_positions,
 )
-from projections.queries import visible
-from projections.runner import ALL_PROJECTIONS, InlineProjector, catch_up, rebuild
 from projections.verdicts import is_met, target_in_force
 from tests.projections.conftest import EngineFactory
 from tests.projections.helpers import dump, feed
