@@ -34,15 +34,10 @@ from ledger.errors import KeyMaterialError
 from ledger.integrity.canonical import JSONValue, canonical_bytes
 from ledger.integrity.envelope import format_time
 from ledger.store.engine import is_read_only
+from projections.as_of import versions_at, visible
 from projections.errors import ProjectionError, RecordNotFoundError
-from projections.queries import (
-    _s,
-    _subtree,
-    _units,
-    driver_rows,
-    versions_at,
-    visible,
-)
+from projections.queries.rows import driver_rows, text_of
+from projections.queries.units import unit_scope, units_at
 from projections.report_html import render_html
 from projections.runner import ALL_PROJECTIONS
 from projections.tables import (
@@ -233,15 +228,15 @@ def _document_facts(
     total = 0
     by_status: dict[str, JSONValue] = {}
     for status, count in conn.execute(counted).all():
-        key = _s(status)
+        key = text_of(status)
         by_status[key] = cast("int", by_status.get(key, 0)) + int(count)
         total += int(count)
     rows: list[JSONValue] = [
         {
             "doc_id": str(doc_id),
             "revision": str(revision),
-            "title": _s(title),
-            "unit": _s(unit_),
+            "title": text_of(title),
+            "unit": text_of(unit_),
             "next_review_due": str(due),
         }
         for doc_id, revision, title, unit_, due in _by_id(conn.execute(overdue).all())
@@ -397,11 +392,11 @@ def _indicator_rows(
         result.append(
             {
                 "indicator_id": key,
-                "name": _s(name),
-                "unit": _s(unit_),
-                "measure": _s(measure),
-                "direction": _s(direction),
-                "status": _s(status),
+                "name": text_of(name),
+                "unit": text_of(unit_),
+                "measure": text_of(measure),
+                "direction": text_of(direction),
+                "status": text_of(status),
                 "periods": periods,
                 "met": sum(met for _, _, met, _ in found),
                 "missed": sum(missed for _, _, _, missed in found),
@@ -421,13 +416,13 @@ def _audit_counts(
         stmt.group_by(c.programme, c.status)
     ).all():
         counts = programmes.setdefault(
-            _s(programme), {"planned": 0, "done": 0, "cancelled": 0}
+            text_of(programme), {"planned": 0, "done": 0, "cancelled": 0}
         )
-        if _s(status) == "cancelled":
+        if text_of(status) == "cancelled":
             counts["cancelled"] += int(count)
         else:
             counts["planned"] += int(count)
-            if _s(status) in DONE_AUDITS:
+            if text_of(status) in DONE_AUDITS:
                 counts["done"] += int(count)
     return programmes
 
@@ -495,14 +490,14 @@ def build_report(
     root = ledger.root(n)
     with _no_collection(), engine.connect() as conn:
         _require_position(conn, n)
-        known = _units(conn, n)
+        known = units_at(conn, n)
         if unit is not None and all(u.code != unit for u in known):
             # A unit created after T reports as empty at T; a code no unit ever
             # had is a mistake, not an empty report.
-            current = [u.code for u in _units(conn, None)]
+            current = [u.code for u in units_at(conn, None)]
             if unit not in current:
                 raise _unknown_unit(unit, current)
-        scope = _subtree(conn, n, unit, True)
+        scope = unit_scope(conn, n, unit, True)
         unit_codes = sorted(u.code for u in known if scope is None or u.code in scope)
         doc_total, by_status, overdue_docs = _document_facts(conn, n, scope, today)
         finding_section = _finding_facts(conn, n, scope, today)

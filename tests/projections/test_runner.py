@@ -15,9 +15,9 @@ from ledger.clock import FixedClock
 from ledger.errors import ConcurrencyError, StorageError
 from ledger.integrity.envelope import RecordedEvent
 from ledger.store import EventStore
+from projections.as_of import visible
 from projections.base import Batch
 from projections.errors import ProjectionError
-from projections.queries import visible
 from projections.runner import ALL_PROJECTIONS, InlineProjector, catch_up, rebuild
 from projections.tables import (
     VERSIONED_TABLES,
