@@ -349,7 +349,7 @@ def _indicator_rows(
     conn: Connection, n: int, scope: set[str] | None
 ) -> list[JSONValue]:
     """The indicators known at n with each period's value, target and whether it
-    was met, as the indicator-year rows valid at n list them (`projections.indicators`
+    was met, as the indicator-year rows valid at n list them (`projections.folds.indicators`
     keeps each period's verdict as it was known)."""
     i = indicators.c
     stmt = (

@@ -110,7 +110,7 @@ def _indicators(
         iid = str(r["indicator_id"])
         tlist = targets.get(iid, [])
         direction = text_of(r["direction"])
-        ms = [  # each with its verdict as known then (projections.indicators)
+        ms = [  # each with its verdict as known then (projections.folds.indicators)
             MeasurementView(
                 period=str(m["period"]),
                 value=text_of(m["value"]),

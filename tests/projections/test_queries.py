@@ -10,7 +10,7 @@ from ledger.clock import FixedClock
 from ledger.store import EventStore
 from projections import queries as q
 from projections.errors import RecordNotFoundError
-from projections.verdicts import is_met, target_in_force
+from projections.folds.verdicts import is_met, target_in_force
 from tests.projections import scenario
 
 

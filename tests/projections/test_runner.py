@@ -16,8 +16,9 @@ from ledger.errors import ConcurrencyError, StorageError
 from ledger.integrity.envelope import RecordedEvent
 from ledger.store import EventStore
 from projections.as_of import visible
-from projections.base import Batch
+from projections.batch import Batch
 from projections.errors import ProjectionError
+from projections.folds.verdicts import is_met, target_in_force
 from projections.runner import ALL_PROJECTIONS, InlineProjector, catch_up, rebuild
 from projections.tables import (
     VERSIONED_TABLES,
@@ -28,7 +29,6 @@ from projections.tables import (
     indicators,
     projection_positions,
 )
-from projections.verdicts import is_met, target_in_force
 from tests.projections.conftest import EngineFactory
 from tests.projections.helpers import dump, feed
 from tests.projections.simulation import Simulation, choices
