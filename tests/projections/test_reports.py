@@ -21,7 +21,8 @@ from ledger.integrity.checkpoint import verify_checkpoint
 from ledger.integrity.signing import SigningKey
 from ledger.store import EventStore
 from projections import queries as q
-from projections.reports import _median, build_report
+from projections.reports import build_report
+from projections.reports.facts import median
 from projections.runner import InlineProjector, rebuild
 from tests.projections import scenario
 from tests.projections.conftest import ORIGIN, START, EngineFactory
@@ -287,7 +288,7 @@ def test_median_days_from_counts_is_the_median_of_the_values(values: list[int]) 
         expected = f"{Decimal(ordered[mid]):.1f}"
     else:
         expected = f"{(Decimal(ordered[mid - 1]) + Decimal(ordered[mid])) / 2:.1f}"
-    assert _median(Counter(values)) == expected
+    assert median(Counter(values)) == expected
 
 
 @settings(
@@ -341,7 +342,7 @@ def test_report_sections_agree_with_the_registers_as_known_at_t(
             if f.due_on and f.due_on < today
         ],
         "closed": len(closed),
-        "median_days_to_close": _median(Counter(days)),
+        "median_days_to_close": median(Counter(days)),
         "on_time_closure_percent": (
             str(
                 (Decimal(in_time) * 100 / len(closed)).quantize(
