@@ -28,7 +28,7 @@ from ledger.store.verify import verify_store
 from projections.runner import InlineProjector, rebuild
 from projections.tables import create_all
 from tests.ledger.service.test_service import build_service, secret
-from tests.projections.helpers import dump
+from tests.support.projections import dump
 
 DOCS = ("QP-01", "QP-02")
 FINDINGS = ("2026-0001", "2026-0002")
