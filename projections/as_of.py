@@ -1,4 +1,4 @@
-"""System versioning: which row versions hold at a ledger position, as one index range per span.
+"""System versioning: the row versions valid at a ledger position, one index range per span.
 
 A moment T is read as the position n = ledger.size_at(T); the rows valid at n are the
 state built from the ledger prefix 1..n ("as known at T"). `projections.tables`
