@@ -9,12 +9,7 @@ from sqlalchemy import Connection, Engine, select
 
 from projections.as_of import LedgerClock, position, visible
 from projections.errors import RecordNotFoundError
-from projections.queries.rows import (
-    dict_rows,
-    int_or_zero,
-    text_of,
-    text_or_none,
-)
+from projections.queries.rows import dict_rows, int_or_zero, text_of, text_or_none
 from projections.queries.units import unit_scope
 from projections.tables import indicator_measurements, indicator_targets, indicators
 

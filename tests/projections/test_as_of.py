@@ -9,9 +9,7 @@ from sqlalchemy import select
 from ledger.clock import FixedClock
 from ledger.store import EventStore
 from projections.as_of import visible
-from projections.tables import (
-    VERSIONED_TABLES,
-)
+from projections.tables import VERSIONED_TABLES
 from tests.support.projections import feed
 
 

@@ -11,11 +11,7 @@ from sqlalchemy import RowMapping, select
 from ledger.clock import FixedClock
 from ledger.store import EventStore
 from projections.folds.verdicts import is_met, target_in_force
-from projections.tables import (
-    indicator_measurements,
-    indicator_targets,
-    indicators,
-)
+from projections.tables import indicator_measurements, indicator_targets, indicators
 from tests.support.projections import feed
 from tests.support.simulation import choices
 
