@@ -19,9 +19,9 @@ from sqlalchemy import Engine
 from ledger.errors import StorageError
 from ledger.integrity.envelope import parse_time
 from projections.errors import RecordNotFoundError
-from projections.models import create_all
 from projections.reports import ReportLedger, build_report
 from projections.runner import EventSource, rebuild
+from projections.tables import create_all
 
 
 class CliStore(ReportLedger, EventSource, Protocol):

@@ -24,13 +24,18 @@ from ledger import catalog
 from ledger.errors import ConfigError, EventRejectedError
 from ledger.integrity.envelope import RecordedEvent, stream_kind
 from ledger.store.engine import is_read_only
-from projections.audits import AuditsProjection
-from projections.base import Batch, Projection, record_id
-from projections.documents import DocumentsProjection
+from projections.batch import Batch
 from projections.errors import ProjectionError
-from projections.findings import FindingsProjection
-from projections.indicators import IndicatorsProjection
-from projections.models import (
+from projections.folds.audits import AuditsProjection
+from projections.folds.documents import DocumentsProjection
+from projections.folds.fields import record_id
+from projections.folds.findings import FindingsProjection
+from projections.folds.indicators import IndicatorsProjection
+from projections.folds.projection import Projection
+from projections.folds.reviews import ReviewsProjection
+from projections.folds.units import UnitsProjection
+from projections.folds.users import UsersProjection
+from projections.tables import (
     ALL_TABLES,
     create_all,
     create_indexes,
@@ -38,9 +43,6 @@ from projections.models import (
     drop_all,
     projection_positions,
 )
-from projections.reviews import ReviewsProjection
-from projections.units import UnitsProjection
-from projections.users import UsersProjection
 
 ALL_PROJECTIONS: tuple[Projection, ...] = (
     UnitsProjection(),

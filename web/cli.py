@@ -28,8 +28,8 @@ from ledger.integrity.envelope import format_time
 from ledger.service import Service
 from ledger.store import EventStore
 from projections.cli import make_group
-from projections.models import create_all
 from projections.runner import InlineProjector
+from projections.tables import create_all
 from web.demo import SIZES, demo_password, demo_start, fill_demo
 
 

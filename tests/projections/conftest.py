@@ -1,4 +1,4 @@
-"""Fixtures for the read-side tests: a migrated, initialized store per dialect.
+"""Fixtures for the read-side tests: a migrated, initialized store per dialect, the scenario.
 
 PostgreSQL databases are created fresh per test and dropped after; without a
 reachable server those tests skip with the reason, except in CI where they fail.
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -19,15 +19,9 @@ from sqlalchemy.exc import OperationalError
 from ledger.clock import FixedClock
 from ledger.integrity.signing import SigningKey
 from ledger.store import EventStore, create_engine_for, migrate
-from projections.models import create_all
-
-SERVER_URL = os.environ.get(
-    "QMS_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
-ORIGIN = "qms.test.example/ledger"
-START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
-
-EngineFactory = Callable[[], Engine]
+from projections.tables import create_all
+from tests.support import scenario
+from tests.support.projections import ORIGIN, SERVER_URL, START, EngineFactory
 
 
 def _pg_server() -> Engine:
@@ -88,3 +82,9 @@ def store(engines: EngineFactory, clock: FixedClock) -> EventStore:
     result = EventStore(engines(), SigningKey.generate(), ORIGIN, clock=clock)
     result.initialize()
     return result
+
+
+@pytest.fixture
+def moments(store: EventStore, clock: FixedClock) -> dict[str, datetime]:
+    """The hand-written history recorded in `store`: its named moments."""
+    return scenario.build(store, clock)

@@ -12,9 +12,9 @@ from ledger.clock import FixedClock
 from ledger.integrity.envelope import format_time
 from ledger.store import EventStore
 from projections.cli import make_group
-from projections.models import drop_all
-from tests.projections import scenario
-from tests.projections.helpers import dump
+from projections.tables import drop_all
+from tests.support import scenario
+from tests.support.projections import dump
 
 
 def test_rebuild_command_restores_the_read_models(

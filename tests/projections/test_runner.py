@@ -2,36 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, RowMapping, select
+from sqlalchemy import Engine, select
 
 from ledger import catalog
 from ledger.clock import FixedClock
 from ledger.errors import ConcurrencyError, StorageError
 from ledger.integrity.envelope import RecordedEvent
 from ledger.store import EventStore
-from projections.base import Batch
+from projections.batch import Batch
 from projections.errors import ProjectionError
-from projections.models import (
+from projections.runner import ALL_PROJECTIONS, InlineProjector, catch_up, rebuild
+from projections.tables import (
     VERSIONED_TABLES,
     create_all,
     findings,
     indicator_measurements,
-    indicator_targets,
-    indicators,
     projection_positions,
 )
-from projections.queries import visible
-from projections.runner import ALL_PROJECTIONS, InlineProjector, catch_up, rebuild
-from projections.verdicts import is_met, target_in_force
-from tests.projections.conftest import EngineFactory
-from tests.projections.helpers import dump, feed
-from tests.projections.simulation import Simulation, choices
+from tests.support.projections import EngineFactory, dump, feed
+from tests.support.simulation import Simulation, choices
 
 
 def _positions(store: EventStore) -> dict[str, int]:
@@ -131,7 +126,7 @@ def test_rebuild_equals_incremental_for_random_histories(
     from datetime import UTC, datetime
 
     from ledger.integrity.signing import SigningKey
-    from tests.projections.conftest import ORIGIN
+    from tests.support.projections import ORIGIN
 
     clock = FixedClock(datetime(2026, 1, 5, 8, tzinfo=UTC))
     store = EventStore(engines(), SigningKey.generate(), ORIGIN, clock=clock)
@@ -206,37 +201,6 @@ def test_read_models_of_an_older_shape_are_refused_until_rebuilt(
     assert "reopened_count" in {c.name for c in findings.columns}
 
 
-@settings(
-    max_examples=15,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
-@given(picks=st.lists(st.integers(min_value=0, max_value=10_000), max_size=120))
-def test_visible_selects_exactly_the_versions_valid_at_each_position(
-    store: EventStore, clock: FixedClock, picks: list[int]
-) -> None:
-    """The span-indexed condition against the plain one, at every position."""
-    start = store.size()
-    feed(store, clock, picks)
-    with store.engine.connect() as conn:
-        for table in VERSIONED_TABLES:
-            rows = conn.execute(select(table)).mappings().all()
-            for row in rows:  # span: 0 while current, else the lifetime's bit length
-                ended = row["valid_to"]
-                want = 0 if ended is None else (ended - row["valid_from"]).bit_length()
-                assert row["span"] == want
-            key = list(table.primary_key.columns)
-            for n in range(max(1, start), store.size() + 1):
-                plain = {
-                    tuple(r[c.name] for c in key)
-                    for r in rows
-                    if r["valid_from"] <= n
-                    and (r["valid_to"] is None or r["valid_to"] > n)
-                }
-                found = set(conn.execute(select(*key).where(visible(table, n))).all())
-                assert found == plain, (table.name, n)
-
-
 @pytest.mark.parametrize("batch_size", [1, 7, 25])
 def test_a_rebuild_in_small_pages_and_writes_gives_the_same_tables(
     store: EventStore,
@@ -303,78 +267,3 @@ def test_events_of_an_older_schema_reach_the_read_models_upcast(
     again = [e for e in store.read(1, store.size()) if e.type == "indicator.measured"]
     assert [(e.schema, e.data) for e in again] == [(e.schema, e.data) for e in stored]
     assert {e.schema for e in again} == {1}
-
-
-def _valid_at(rows: Sequence[RowMapping], n: int) -> list[RowMapping]:
-    return [
-        r
-        for r in rows
-        if r["valid_from"] <= n and (r["valid_to"] is None or r["valid_to"] > n)
-    ]
-
-
-@settings(
-    max_examples=10,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
-@given(picks=st.lists(st.integers(min_value=0, max_value=10_000), max_size=150))
-def test_each_measurement_keeps_its_verdict_as_known_at_each_position(
-    store: EventStore, clock: FixedClock, picks: list[int]
-) -> None:
-    """The stored target and verdict of every measurement valid at n are those the
-    targets and direction valid at n give, whatever target changes came later."""
-    start = store.size()
-    feed(store, clock, [*choices(40), *picks])
-    with store.engine.connect() as conn:
-        measured = conn.execute(select(indicator_measurements)).mappings().all()
-        targets = conn.execute(select(indicator_targets)).mappings().all()
-        defined = conn.execute(select(indicators)).mappings().all()
-    for n in range(max(1, start), store.size() + 1):
-        laws = {
-            str(r["indicator_id"]): str(r["direction"]) for r in _valid_at(defined, n)
-        }
-        for m in _valid_at(measured, n):
-            iid, period = str(m["indicator_id"]), str(m["period"])
-            target = target_in_force(
-                (
-                    (str(t["effective_from"]), str(t["target"]))
-                    for t in _valid_at(targets, n)
-                    if t["indicator_id"] == iid
-                ),
-                period,
-            )
-            assert (m["target"], m["met"], m["begins"]) == (
-                target,
-                is_met(laws[iid], str(m["value"]), target),
-                int(period[:4]) * 100 + int(period[5:7]),
-            ), (iid, period, n)
-
-
-def test_a_target_change_rejudges_the_periods_it_reaches_from_its_event_on(
-    store: EventStore, clock: FixedClock
-) -> None:
-    feed(store, clock, choices(300))
-    changes = {
-        e.seq: e
-        for e in store.read(1, store.size())
-        if e.type == "indicator.target_changed"
-    }
-    with store.engine.connect() as conn:
-        measured = conn.execute(select(indicator_measurements)).mappings().all()
-    by_key: dict[tuple[str, str, int], RowMapping] = {
-        (str(m["indicator_id"]), str(m["period"]), int(m["valid_from"])): m
-        for m in measured
-    }
-    rejudged = [
-        (m, by_key[(str(m["indicator_id"]), str(m["period"]), int(m["valid_to"]))])
-        for m in measured
-        if m["valid_to"] in changes
-    ]
-    assert rejudged, "scenario changes a target after periods were measured"
-    for before, after in rejudged:
-        change = changes[int(before["valid_to"])]
-        assert change.stream == f"indicator/{before['indicator_id']}"
-        assert after["target"] == change.data["new"]["target"]  # type: ignore[index]
-        assert before["target"] != after["target"]
-        assert before["value"] == after["value"]

@@ -21,8 +21,8 @@ from ledger.service import Service
 from ledger.store import EventStore, create_engine_for, migrate
 from ledger.store.verify import verify_store
 from projections import queries as q
-from projections.models import create_all
 from projections.runner import InlineProjector
+from projections.tables import create_all
 from web.demo import Scale, demo_password, demo_start, fill_demo
 
 ORIGIN = "demo.test.example/ledger"

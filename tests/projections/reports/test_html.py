@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from projections.report_html import render_html
+from projections.reports.html import render_html
 
 DATA = {
     "unit": "BJ",

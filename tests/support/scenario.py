@@ -17,7 +17,7 @@ from ledger.clock import FixedClock
 from ledger.integrity.envelope import NewEvent
 from ledger.store import EventStore
 from projections.runner import InlineProjector
-from tests.projections.simulation import esig_of
+from tests.support.simulation import esig_of
 
 
 def _blob(name: str) -> dict[str, Any]:

@@ -1,18 +1,30 @@
-"""Shared steps of the read-side tests: feed a simulation to a store, dump tables."""
+"""Read-side test support: the test ledger's origin and start, fresh stores, feeding a
+simulation through the inline projector, and dumping the read-model tables."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
 
 from ledger.clock import FixedClock
 from ledger.integrity.envelope import NewEvent
+from ledger.integrity.signing import SigningKey
 from ledger.store import EventStore
-from projections.models import ALL_TABLES
 from projections.runner import InlineProjector
-from tests.projections.simulation import Simulation
+from projections.tables import ALL_TABLES
+from tests.support.simulation import Simulation
+
+SERVER_URL = os.environ.get(
+    "QMS_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+ORIGIN = "qms.test.example/ledger"
+START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+
+EngineFactory = Callable[[], Engine]
 
 
 def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
@@ -53,3 +65,11 @@ def feed(
         clock.advance(hours=hours)
         store.append(pending, projectors=[projector])
     return sim
+
+
+def fresh_store(engines: EngineFactory) -> tuple[EventStore, FixedClock]:
+    """A new initialized ledger in a database of its own, with its clock at START."""
+    clock = FixedClock(START)
+    store = EventStore(engines(), SigningKey.generate(), ORIGIN, clock=clock)
+    store.initialize()
+    return store, clock

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from ledger.domain.findings import CLASSIFICATIONS
 from ledger.integrity.envelope import NewEvent
 
-CLASSES = ("major", "minor", "observation", "opportunity")
 ACTIONS = 14
 
 
@@ -444,7 +444,7 @@ class Simulation:
                     self._user(arg),
                     unit=self._unit(arg),
                     source="internal_audit",
-                    classification=CLASSES[arg % 4],
+                    classification=CLASSIFICATIONS[arg % 4],
                     criterion={"clause": "7.5.3"},
                     description="uncontrolled copy found",
                     evidence=[_blob(f"ev{fid}")],

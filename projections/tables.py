@@ -10,7 +10,7 @@ of a register's history for an early n. So each version also carries `span`: 0
 while current, else the bit length of its lifetime ``valid_to - valid_from``. A
 version of span k that holds at n began in ``(n - 2**k, n]``, so the versions
 valid at n are found by one short index range per span on `(span, valid_from,
-valid_to)` (`projections.queries.visible`), about twice the rows of the answer
+valid_to)` (`projections.as_of.visible`), about twice the rows of the answer
 at most, whatever n is. Registers of a unit have the same index led by `unit`.
 
 These tables are created by `create_all` and not by an Alembic migration on

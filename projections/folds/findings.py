@@ -12,8 +12,9 @@ from datetime import date
 from sqlalchemy import Table
 
 from ledger.integrity.envelope import RecordedEvent
-from projections.base import Batch, day_of, record_id, text
-from projections.models import finding_actions, findings
+from projections.batch import Batch
+from projections.folds.fields import day_of, record_id, text
+from projections.tables import finding_actions, findings
 
 
 class FindingsProjection:

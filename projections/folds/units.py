@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from sqlalchemy import Table
 
 from ledger.integrity.envelope import RecordedEvent
-from projections.base import Batch, obj, record_id, text
-from projections.models import units
+from projections.batch import Batch
+from projections.folds.fields import obj, record_id, text
+from projections.tables import units
 
 
 class UnitsProjection:

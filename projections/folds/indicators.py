@@ -17,14 +17,15 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy import Table
 
 from ledger.integrity.envelope import RecordedEvent
-from projections.base import Batch, record_id, text
-from projections.models import (
+from projections.batch import Batch
+from projections.folds.fields import record_id, text
+from projections.folds.verdicts import begins, is_met, target_in_force
+from projections.tables import (
     indicator_measurements,
     indicator_targets,
     indicator_years,
     indicators,
 )
-from projections.verdicts import begins, is_met, target_in_force
 
 
 class IndicatorsProjection:

@@ -12,9 +12,8 @@ from collections.abc import Sequence
 from sqlalchemy import Table
 
 from ledger.integrity.envelope import RecordedEvent
-from projections.base import (
-    Batch,
-    Row,
+from projections.batch import Batch, Row
+from projections.folds.fields import (
     day_of,
     integer,
     items,
@@ -23,7 +22,7 @@ from projections.base import (
     text,
     to_json,
 )
-from projections.models import document_revisions, documents
+from projections.tables import document_revisions, documents
 
 
 class DocumentsProjection:

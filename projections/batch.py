@@ -1,4 +1,4 @@
-"""The Projection protocol and `Batch`, the versioned-row writer every projection uses.
+"""`Batch`, the versioned-row writer every projection uses.
 
 A projection folds the events of one stream kind into row versions. It never
 writes SQL itself: it reads and replaces *current* rows through a `Batch`, which
@@ -19,49 +19,11 @@ from typing import Protocol
 
 from sqlalchemy import Connection, Table, select
 
-from ledger.integrity.canonical import JSONValue, canonical_bytes
-from ledger.integrity.envelope import RecordedEvent
 from projections.errors import ProjectionError
-from projections.models import VERSION_COLUMNS, key_columns, span_of
+from projections.tables import VERSION_COLUMNS, key_columns, span_of
 
 Row = dict[str, object]
 _IN_CHUNK = 500
-
-
-class Projection(Protocol):
-    """One read model: the stream kind it folds and the tables it owns."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def kind(self) -> str:
-        """The stream kind (`document`, `finding`, ...) whose events it folds."""
-        ...
-
-    @property
-    def tables(self) -> Sequence[Table]:
-        """Its tables; the first key column of each is the record id of the stream."""
-        ...
-
-    def apply(self, batch: Batch, event: RecordedEvent) -> None:
-        """Fold one event into row versions through `batch`."""
-        ...
-
-
-def record_id(event: RecordedEvent) -> str:
-    """Return the `<id>` part of the event's stream `<kind>/<id>`."""
-    return event.stream.split("/", 1)[1]
-
-
-def to_json(value: JSONValue) -> str:
-    """Return the canonical JSON text stored in list and object columns."""
-    return canonical_bytes(value).decode("utf-8")
-
-
-def day_of(ledger_time: str) -> str:
-    """Return the `YYYY-MM-DD` date of a ledger time."""
-    return ledger_time[:10]
 
 
 @dataclass(slots=True)
@@ -405,31 +367,3 @@ def _pg_close(table: Table) -> tuple[str, tuple[str, ...]]:
 
 def _writer(dialect: str) -> _Writer:
     return _PostgresWriter() if dialect == "postgresql" else _SQLiteWriter()
-
-
-def text(data: Mapping[str, JSONValue], key: str) -> str | None:
-    """Return `data[key]` as text: strings as is, other values as canonical JSON."""
-    value = data.get(key)
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    return to_json(value)
-
-
-def integer(data: Mapping[str, JSONValue], key: str) -> int | None:
-    """Return `data[key]` when it is an integer, else None."""
-    value = data.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def obj(data: Mapping[str, JSONValue], key: str) -> Mapping[str, JSONValue]:
-    """Return `data[key]` when it is an object, else an empty mapping."""
-    value = data.get(key)
-    return value if isinstance(value, Mapping) else {}
-
-
-def items(data: Mapping[str, JSONValue], key: str) -> list[JSONValue]:
-    """Return `data[key]` when it is a list, else an empty list."""
-    value = data.get(key)
-    return list(value) if isinstance(value, (list, tuple)) else []

@@ -1,0 +1,1 @@
+"""The folds: one projection per record kind, each folding its stream into row versions."""

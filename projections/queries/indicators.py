@@ -1,0 +1,194 @@
+"""The indicators register: objectives with their targets and measurements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, select
+
+from projections.as_of import LedgerClock, position, visible
+from projections.errors import RecordNotFoundError
+from projections.queries.rows import dict_rows, int_or_zero, text_of, text_or_none
+from projections.queries.units import unit_scope
+from projections.tables import indicator_measurements, indicator_targets, indicators
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TargetView:
+    effective_from: str
+    target: str
+    reason: str | None
+    set_by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MeasurementView:
+    period: str
+    value: str
+    first_value: str
+    corrections: int
+    note: str | None
+    correction_reason: str | None
+    recorded_by: str
+    target: str | None
+    met: bool | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IndicatorView:
+    indicator_id: str
+    unit: str
+    owner: str
+    name: str
+    measure: str
+    direction: str
+    frequency: str
+    method: str
+    target: str
+    effective_from: str
+    status: str
+    retired_reason: str | None
+    since_seq: int
+    targets: tuple[TargetView, ...] = ()
+    measurements: tuple[MeasurementView, ...] = ()
+
+
+def _indicators(
+    conn: Connection,
+    n: int | None,
+    scope: set[str] | None,
+    indicator_id: str | None = None,
+) -> list[IndicatorView]:
+    stmt = (
+        select(indicators)
+        .where(visible(indicators, n))
+        .order_by(indicators.c.indicator_id)
+    )
+    tstmt = select(indicator_targets).where(visible(indicator_targets, n))
+    mstmt = select(indicator_measurements).where(visible(indicator_measurements, n))
+    if scope is not None:
+        stmt = stmt.where(indicators.c.unit.in_(sorted(scope)))
+    if indicator_id is not None:
+        stmt = stmt.where(indicators.c.indicator_id == indicator_id)
+        tstmt = tstmt.where(indicator_targets.c.indicator_id == indicator_id)
+        mstmt = mstmt.where(indicator_measurements.c.indicator_id == indicator_id)
+    rows = dict_rows(conn, stmt)
+    wanted = {str(r["indicator_id"]) for r in rows}
+    targets: dict[str, list[TargetView]] = {}
+    for t in dict_rows(
+        conn,
+        tstmt.order_by(
+            indicator_targets.c.indicator_id, indicator_targets.c.effective_from
+        ),
+    ):
+        if str(t["indicator_id"]) in wanted:
+            targets.setdefault(str(t["indicator_id"]), []).append(
+                TargetView(
+                    effective_from=str(t["effective_from"]),
+                    target=text_of(t["target"]),
+                    reason=text_or_none(t["reason"]),
+                    set_by=text_of(t["set_by"]),
+                )
+            )
+    measured: dict[str, list[dict[str, object]]] = {}
+    for m in dict_rows(
+        conn,
+        mstmt.order_by(
+            indicator_measurements.c.indicator_id, indicator_measurements.c.period
+        ),
+    ):
+        if str(m["indicator_id"]) in wanted:
+            measured.setdefault(str(m["indicator_id"]), []).append(m)
+    views = []
+    for r in rows:
+        iid = str(r["indicator_id"])
+        tlist = targets.get(iid, [])
+        direction = text_of(r["direction"])
+        ms = [  # each with its verdict as known then (projections.folds.indicators)
+            MeasurementView(
+                period=str(m["period"]),
+                value=text_of(m["value"]),
+                first_value=text_of(m["first_value"]),
+                corrections=int_or_zero(m["corrections"]),
+                note=text_or_none(m["note"]),
+                correction_reason=text_or_none(m["correction_reason"]),
+                recorded_by=text_of(m["recorded_by"]),
+                target=text_or_none(m["target"]),
+                met=None if m["met"] is None else bool(m["met"]),
+            )
+            for m in sorted(
+                measured.get(iid, []),
+                key=lambda m: (int_or_zero(m["begins"]), str(m["period"])),
+            )
+        ]
+        views.append(
+            IndicatorView(
+                indicator_id=iid,
+                unit=text_of(r["unit"]),
+                owner=text_of(r["owner"]),
+                name=text_of(r["name"]),
+                measure=text_of(r["measure"]),
+                direction=direction,
+                frequency=text_of(r["frequency"]),
+                method=text_of(r["method"]),
+                target=text_of(r["target"]),
+                effective_from=text_of(r["effective_from"]),
+                status=text_of(r["status"]),
+                retired_reason=text_or_none(r["retired_reason"]),
+                since_seq=int_or_zero(r["valid_from"]),
+                targets=tuple(tlist),
+                measurements=tuple(ms),
+            )
+        )
+    return views
+
+
+def indicator_list(
+    engine: Engine,
+    ledger: LedgerClock,
+    *,
+    unit: str | None = None,
+    subtree: bool = True,
+    as_of: datetime | None = None,
+) -> list[IndicatorView]:
+    """Return indicators with targets and measurements, ordered by indicator id."""
+    with engine.connect() as conn:
+        n = position(ledger, as_of)
+        return _indicators(conn, n, unit_scope(conn, n, unit, subtree))
+
+
+def indicator(
+    engine: Engine,
+    ledger: LedgerClock,
+    indicator_id: str,
+    *,
+    as_of: datetime | None = None,
+) -> IndicatorView:
+    """Return one indicator with targets and measurements.
+
+    Raises:
+        RecordNotFoundError: no such indicator as known at `as_of`.
+    """
+    with engine.connect() as conn:
+        found = _indicators(conn, position(ledger, as_of), None, indicator_id)
+    if not found:
+        raise RecordNotFoundError(f"indicator {indicator_id} not found")
+    return found[0]
+
+
+def indicator_value(
+    engine: Engine,
+    ledger: LedgerClock,
+    indicator_id: str,
+    period: str,
+    *,
+    as_of: datetime | None = None,
+) -> MeasurementView | None:
+    """Return the measurement of `period`: as best known now (all later corrections
+    applied) when `as_of` is None, else as it was known at `as_of`; None if unmeasured.
+    """
+    for m in indicator(engine, ledger, indicator_id, as_of=as_of).measurements:
+        if m.period == period:
+            return m
+    return None
