@@ -19,6 +19,7 @@ from marshmallow.fields import Field
 
 from ledger.domain.users import ROLES
 from ledger.errors import EventRejectedError
+from ledger.integrity.blobs import DIGEST_RE
 from ledger.integrity.canonical import JSONValue
 from ledger.integrity.envelope import TIME_RE
 
@@ -28,7 +29,7 @@ Upcaster = Callable[[Data], Data]
 _DATE = r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
 _PERIOD = r"[0-9]{4}(-(0[1-9]|1[0-2])|-Q[1-4])?"
 _DECIMAL = r"-?[0-9]{1,12}(\.[0-9]{1,6})?"
-_HEX64 = r"[0-9a-f]{64}"
+_HEX64 = DIGEST_RE.pattern
 _TIME = TIME_RE.pattern
 _UNIT = r"[A-Z0-9-]{2,20}"
 _USER = r"[a-z0-9._-]{2,40}"

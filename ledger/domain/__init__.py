@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import NoReturn
 
 from ledger.errors import EventRejectedError
+from ledger.integrity.blobs import is_digest
 from ledger.integrity.canonical import JSONObject, JSONValue, canonical_bytes
 
 Data = dict[str, JSONValue]
@@ -25,7 +26,6 @@ ESigner = Callable[[str, JSONObject], JSONObject]
 
 REASON_MISSING = "a non-empty reason is required"
 _DECIMAL_RE = re.compile(r"-?[0-9]{1,12}(\.[0-9]{1,6})?")
-_HEX64_RE = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -121,7 +121,7 @@ def require_blobs(
     for ref in blobs:
         digest, size = ref.get("blob"), ref.get("size")
         name, media = ref.get("name"), ref.get("media_type")
-        if not (isinstance(digest, str) and _HEX64_RE.fullmatch(digest)):
+        if not (isinstance(digest, str) and is_digest(digest)):
             reject(field_name, "a blob reference needs a sha256 hex digest")
         if type(size) is not int or size < 0:
             reject(field_name, "a blob reference needs a size in bytes")

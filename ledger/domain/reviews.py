@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
 from ledger.domain import Command, Context, Data, Decision, reject, require_text
+from ledger.integrity.blobs import is_digest
 from ledger.integrity.canonical import JSONValue
 from ledger.integrity.envelope import RecordedEvent
-
-_HEX64_RE = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,9 +57,7 @@ def _inputs(inputs: Sequence[Mapping[str, JSONValue]]) -> list[JSONValue]:
     out: list[JSONValue] = []
     for item in inputs:
         size, digest = item.get("size"), item.get("sha256")
-        if type(size) is not int or not (
-            isinstance(digest, str) and _HEX64_RE.fullmatch(digest)
-        ):
+        if type(size) is not int or not (isinstance(digest, str) and is_digest(digest)):
             reject(
                 "inputs",
                 "every input names the report, unit, as_of, ledger size and sha256",

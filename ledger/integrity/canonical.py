@@ -110,7 +110,7 @@ def canonical_bytes_prechecked(value: JSONValue) -> bytes:
     The caller must have established what the fast path requires (only dicts, lists,
     strings, booleans, null and integers within +-(2^53-1), every key ASCII) by other
     means; for such a value the result is its RFC 8785 form, with no walk over it.
-    The verifier uses it for lines it has checked this way (see ledger.verify).
+    The verifier uses it for lines it has checked this way (ledger.integrity.verify.lines).
 
     Raises:
         CanonicalizationError: a string holds a lone surrogate.

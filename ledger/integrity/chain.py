@@ -10,12 +10,23 @@ import hashlib
 from collections.abc import Mapping
 
 from ledger.integrity.canonical import JSONValue, canonical_bytes
+from ledger.integrity.esig import ESIG_PREFIX, esig_message
+
+__all__ = [
+    "ESIG_PREFIX",
+    "EVENT_SIG_PREFIX",
+    "GENESIS_PREV",
+    "body_bytes",
+    "body_hash",
+    "esig_message",
+    "event_hash",
+    "signature_message",
+]
 
 GENESIS_PREV = bytes(32)
 # Domain separation: an event signature can never be replayed as an e-signature
 # or a checkpoint signature, whose messages start differently.
 EVENT_SIG_PREFIX = b"qms-ledger:event:v1\n"
-ESIG_PREFIX = b"qms-ledger:esig:v1\n"
 
 
 def body_bytes(envelope: Mapping[str, JSONValue]) -> bytes:
@@ -25,16 +36,16 @@ def body_bytes(envelope: Mapping[str, JSONValue]) -> bytes:
     )
 
 
+def body_hash(body: bytes) -> bytes:
+    """Return the event hash of an envelope whose body (`body_bytes`) is `body`."""
+    return hashlib.sha256(body).digest()
+
+
 def event_hash(envelope: Mapping[str, JSONValue]) -> bytes:
     """Return SHA-256 over the JCS form of the envelope without `hash` and `sig`."""
-    return hashlib.sha256(body_bytes(envelope)).digest()
+    return body_hash(body_bytes(envelope))
 
 
 def signature_message(hash_: bytes) -> bytes:
     """Return the exact bytes an event's Ed25519 signature covers."""
     return EVENT_SIG_PREFIX + hash_
-
-
-def esig_message(esig: Mapping[str, JSONValue]) -> bytes:
-    """Return the bytes a person's e-signature covers: prefix + JCS(esig without sig)."""
-    return ESIG_PREFIX + canonical_bytes({k: v for k, v in esig.items() if k != "sig"})

@@ -144,29 +144,62 @@ class _WithExtensions(Checkpoint):
         return self.text
 
 
-def verify_checkpoint(text: str, origin: str, keys: Iterable[bytes]) -> Checkpoint:
-    """Verify a signed checkpoint against Ed25519 keys named `origin`.
+def check_origin(checkpoint: Checkpoint, origin: str) -> None:
+    """Check that a parsed checkpoint names the ledger `origin`.
 
-    One signature by one of `keys` must verify; signatures by other keys are
-    ignored, as signed-note verifiers do.
+    Raises:
+        VerificationError: (seq 0) it names another origin.
+    """
+    if checkpoint.origin != origin:
+        raise VerificationError(
+            0, f"checkpoint origin {checkpoint.origin!r} is not the ledger's {origin!r}"
+        )
+
+
+def check_signatures(
+    checkpoint: Checkpoint, signatures: Iterable[NoteSignature], keys: Iterable[bytes]
+) -> None:
+    """Check that a ledger key of `keys` signed `checkpoint`, as signed-note verifiers do.
+
+    Signatures named otherwise than the origin, or by other keys, are ignored. A
+    64-byte signature by one of `keys` that fails rejects the note; a signature of
+    another length by such a key is not an Ed25519 signature and counts for nothing.
+
+    Raises:
+        VerificationError: (seq 0) a signature by one of `keys` fails, or none verifies.
+    """
+    origin = checkpoint.origin
+    by_id = {note_key_id(origin, k): k for k in keys}
+    known = [s for s in signatures if s.name == origin and s.key_id in by_id]
+    if not known:
+        raise VerificationError(
+            0,
+            f"checkpoint of size {checkpoint.size} is signed by no ledger key in "
+            "force then",
+        )
+    message = checkpoint.body().encode()
+    signed = False
+    for sig in known:
+        if len(sig.signature) != 64:
+            continue
+        if not verify_signature(by_id[sig.key_id], sig.signature, message):
+            raise VerificationError(0, "checkpoint signature does not verify")
+        signed = True
+    if not signed:
+        raise VerificationError(0, "checkpoint signature does not verify")
+
+
+def verify_checkpoint(text: str, origin: str, keys: Iterable[bytes]) -> Checkpoint:
+    """Verify a signed checkpoint of `origin` against Ed25519 ledger keys; return it.
+
+    The offline verifier calls the same steps (`parse_note`, `check_origin`,
+    `check_signatures`), with the chain's size and root checks between them.
 
     Raises:
         VerificationError: (seq 0) the note is malformed, names another origin, or no
             signature of a given key verifies.
     """
     checkpoint, signatures = parse_note(text)
-    if checkpoint.origin != origin:
-        raise VerificationError(
-            0, f"checkpoint origin {checkpoint.origin!r} is not the ledger's {origin!r}"
-        )
-    by_id = {note_key_id(origin, k): k for k in keys}
-    known = [s for s in signatures if s.name == origin and s.key_id in by_id]
-    if not known:
-        raise VerificationError(0, "checkpoint is signed by no ledger key in force")
-    message = checkpoint.body().encode()
-    for sig in known:
-        if len(sig.signature) == 64 and verify_signature(
-            by_id[sig.key_id], sig.signature, message
-        ):
-            return checkpoint
-    raise VerificationError(0, "checkpoint signature does not verify")
+    check_origin(checkpoint, origin)
+    check_signatures(checkpoint, signatures, keys)
+    return checkpoint

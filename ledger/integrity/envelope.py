@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from ledger.integrity.blobs import DIGEST_RE
 from ledger.integrity.canonical import (
     CanonicalizationError,
     JSONObject,
@@ -32,7 +33,6 @@ TYPE_RE = re.compile(r"[a-z0-9_]+\.[a-z0-9_]+")
 TIME_RE = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z"
 )
-HEX64_RE = re.compile(r"[0-9a-f]{64}")
 KEY_ID_RE = re.compile(r"[0-9a-f]{16}")
 ACTOR_RE = re.compile(r"[^\x00-\x1f\x7f]{1,200}")
 
@@ -233,7 +233,7 @@ def envelope_problem(
                 f"{name} {obj[name]!r} is not RFC 3339 UTC with 6 fraction digits and Z"
             )
     for name in ("prev", "hash"):
-        if not HEX64_RE.fullmatch(str(obj[name])):
+        if not DIGEST_RE.fullmatch(str(obj[name])):
             return f"{name} is not 64 lowercase hex digits"
     if not KEY_ID_RE.fullmatch(str(obj["key"])):
         return "key is not 16 lowercase hex digits"

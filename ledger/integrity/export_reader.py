@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import lzma
 import os
-import re
 import stat
 import struct
 import zipfile
@@ -28,8 +27,7 @@ from pathlib import Path
 from typing import IO
 
 from ledger.errors import VerificationError
-
-_DIGEST = re.compile(r"[0-9a-f]{64}")
+from ledger.integrity.blobs import is_digest
 
 MAX_EVENT_LINE = 1 << 20
 """Bytes in one line of events.jsonl, without its newline (1 MiB)."""
@@ -382,8 +380,3 @@ def _line_too_long(seq: int) -> VerificationError:
     return VerificationError(
         seq, f"line is longer than the {MAX_EVENT_LINE} bytes an event may take"
     )
-
-
-def is_digest(name: str) -> bool:
-    """Return whether `name` is a lowercase hex SHA-256."""
-    return bool(_DIGEST.fullmatch(name))

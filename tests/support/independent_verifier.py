@@ -34,6 +34,18 @@ def _ok_sig(public: bytes, sig_b64: str, message: bytes) -> bool:
     return True
 
 
+def _may_hold(holder: object, purpose: object) -> bool:
+    """A ledger key is the service's; an esign key a person's: a user id, which is what
+    `actor` holds (1..200 characters, no control character) other than system/service."""
+    if purpose == "ledger":
+        return holder == "service"
+    if not isinstance(holder, str) or holder in ("system", "service"):
+        return False
+    return 1 <= len(holder) <= 200 and all(
+        ord(c) >= 0x20 and ord(c) != 0x7F for c in holder
+    )
+
+
 def _mth(leaves: list[bytes]) -> bytes:
     if not leaves:
         return hashlib.sha256(b"").digest()
@@ -117,6 +129,8 @@ def verify_folder(
                 or d["key_id"] in keys
             ):
                 return False, seq, "key registration"
+            if not _may_hold(d["holder"], d["purpose"]):
+                return False, seq, "key holder"
             keys[d["key_id"]] = (pub, d["holder"], d["purpose"], False)
         elif env["type"] == "ledger.key_revoked":
             old = keys.get(env["data"]["key_id"])
