@@ -21,8 +21,8 @@ from ledger.domain import users as us
 from ledger.errors import EventRejectedError, NotAuthorizedError, StorageError
 from ledger.integrity.signing import SigningKey, decrypt_private_key
 from ledger.service import BatchItem, Service
-from ledger.service.vault import esign_keys
 from ledger.store import EventStore
+from ledger.store.tables import esign_keys
 from ledger.store.verify import verify_store
 from tests.ledger.service.test_service import (
     TEMP,
