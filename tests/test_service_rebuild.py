@@ -27,8 +27,8 @@ from ledger.store import EventStore
 from ledger.store.verify import verify_store
 from projections.models import create_all
 from projections.runner import InlineProjector, rebuild
-from tests.ledger.service.test_service import build_service, secret
 from tests.projections.helpers import dump
+from tests.support.service import build_service, secret
 
 DOCS = ("QP-01", "QP-02")
 FINDINGS = ("2026-0001", "2026-0002")
