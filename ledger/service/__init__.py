@@ -12,6 +12,7 @@ from __future__ import annotations
 from ledger.service.batch import BATCH_EVENTS, BatchItem, CommandBatch
 from ledger.service.directory import Directory, UnitEntry, UserEntry
 from ledger.service.service import Service
+from ledger.service.vault import SigningSession
 
 __all__ = [
     "BATCH_EVENTS",
@@ -19,6 +20,7 @@ __all__ = [
     "CommandBatch",
     "Directory",
     "Service",
+    "SigningSession",
     "UnitEntry",
     "UserEntry",
 ]
