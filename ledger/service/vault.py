@@ -1,10 +1,10 @@
 """People's electronic signatures: sealed esign keys, password credentials, signing.
 
 A person's Ed25519 esign key is stored only sealed under their password
-(`ledger.signing.encrypt_private_key`), so only the person can sign; the password
+(`ledger.integrity.signing.encrypt_private_key`), so only the person can sign; the password
 hash (scrypt, per-user salt) serves logins and the `must_change` flag. The tables
-are written through SQLAlchemy Core here because this is service-side storage, not
-the pure core. Sealed keys are never deleted (a trigger refuses it).
+(`ledger.store.tables.esign_keys` and `credentials`) are written through SQLAlchemy
+Core here because this is service-side storage, not the pure core. Sealed keys are never deleted (a trigger refuses it).
 """
 
 from __future__ import annotations
@@ -17,17 +17,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    Engine,
-    Integer,
-    MetaData,
-    Table,
-    Text,
-    select,
-    update,
-)
+from sqlalchemy import Engine, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
@@ -46,28 +36,8 @@ from ledger.integrity.signing import (
     decrypt_private_key,
     encrypt_private_key,
 )
-
-metadata = MetaData()
-
-esign_keys = Table(
-    "esign_keys",
-    metadata,
-    Column("key_id", Text, primary_key=True),
-    Column("user_id", Text, nullable=False, index=True),
-    Column("sealed", Text, nullable=False),
-    Column("created", Text, nullable=False),
-)
-
-credentials = Table(
-    "credentials",
-    metadata,
-    Column("user_id", Text, primary_key=True),
-    Column("salt", Text, nullable=False),
-    Column("password_hash", Text, nullable=False),
-    Column("scrypt_n", Integer, nullable=False),
-    Column("must_change", Boolean, nullable=False),
-    Column("changed_at", Text, nullable=False),
-)
+from ledger.store.engine import driver_message
+from ledger.store.tables import credentials, esign_keys
 
 MIN_PASSWORD_LENGTH = 8
 _SCRYPT_R = 8
@@ -87,13 +57,14 @@ def _password_hash(password: str, salt: bytes, n: int) -> bytes:
 
 
 def _failure(action: str, exc: SQLAlchemyError) -> StorageError:
-    """Return StorageError with the driver's message only.
+    """Return StorageError with the driver's message only (`driver_message`).
 
     The text of a SQLAlchemy error repeats the statement's bound parameters (salts,
-    password hashes, sealed keys); they never enter a message.
+    password hashes, sealed keys); they never enter a message, so an error without
+    a driver error is named by its type alone.
     """
     if isinstance(exc, DBAPIError) and exc.orig is not None:
-        reason = str(exc.orig).strip()
+        reason = driver_message(exc)
     else:
         reason = type(exc).__name__
     return StorageError(f"{action} failed: {reason}")

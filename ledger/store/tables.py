@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Index,
     Integer,
@@ -142,4 +143,27 @@ APPEND_ONLY = (
     "merkle_nodes",
     "ledger_checkpoints",
     "ledger_blob_disposals",
+)
+
+# People's sealed e-signature keys and password credentials, read and written by the
+# service's vault (ledger/service/vault.py); migration 0002 creates them and refuses
+# deleting a sealed key.
+esign_keys = Table(
+    "esign_keys",
+    metadata,
+    Column("key_id", Text, primary_key=True),
+    Column("user_id", Text, nullable=False, index=True),
+    Column("sealed", Text, nullable=False),
+    Column("created", Text, nullable=False),
+)
+
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("user_id", Text, primary_key=True),
+    Column("salt", Text, nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("scrypt_n", Integer, nullable=False),
+    Column("must_change", Boolean, nullable=False),
+    Column("changed_at", Text, nullable=False),
 )

@@ -27,8 +27,8 @@ from ledger.store import EventStore
 from ledger.store.verify import verify_store
 from projections.runner import InlineProjector, rebuild
 from projections.tables import create_all
-from tests.ledger.service.test_service import build_service, secret
 from tests.support.projections import dump
+from tests.support.service import build_service, secret
 
 DOCS = ("QP-01", "QP-02")
 FINDINGS = ("2026-0001", "2026-0002")

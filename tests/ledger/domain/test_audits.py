@@ -8,8 +8,7 @@ import pytest
 
 from ledger.domain import audits as a
 from ledger.errors import EventRejectedError, NotAuthorizedError
-
-from .records import Record
+from tests.support.records import Record
 
 PEOPLE = {"lead": "HQ", "member": "B2", "local": "B1"}
 

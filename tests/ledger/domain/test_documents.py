@@ -8,8 +8,7 @@ import pytest
 
 from ledger.domain import documents as d
 from ledger.errors import EventRejectedError, NotAuthorizedError
-
-from .records import Record, blob
+from tests.support.records import Record, blob
 
 
 def draft(**overrides: object) -> d.DraftDocument:

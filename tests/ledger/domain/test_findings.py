@@ -8,8 +8,7 @@ import pytest
 
 from ledger.domain import findings as f
 from ledger.errors import EventRejectedError, NotAuthorizedError
-
-from .records import Record, blob
+from tests.support.records import Record, blob
 
 FID = "2026-0042"
 

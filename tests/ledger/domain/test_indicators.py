@@ -6,8 +6,7 @@ import pytest
 
 from ledger.domain import indicators as i
 from ledger.errors import EventRejectedError, NotAuthorizedError
-
-from .records import Record
+from tests.support.records import Record
 
 IID = "B1-ontime"
 

@@ -17,8 +17,7 @@ from ledger.domain import documents as d
 from ledger.domain import findings as f
 from ledger.domain import indicators as i
 from ledger.errors import EventRejectedError, NotAuthorizedError
-
-from .records import Record, blob, replay
+from tests.support.records import Record, blob, replay
 
 PEOPLE = st.sampled_from(["alice", "bob", "carol"])
 DOC = "QP-07"

@@ -7,8 +7,7 @@ import pytest
 from ledger.domain import units as un
 from ledger.domain import users as us
 from ledger.errors import EventRejectedError
-
-from .records import Record
+from tests.support.records import Record
 
 
 def test_headquarters_has_no_parent_and_is_unique() -> None:

@@ -27,17 +27,13 @@ from ledger.integrity.signing import SigningKey
 from ledger.integrity.verify import verify_lines
 from ledger.service import BatchItem, Service
 from ledger.store import EventStore
+from tests.support.service import TEMP, secret
 
-TEMP = "temporary-1"
 PEOPLE = [
     ("alice", [("author", "B1")]),
     ("bob", [("approver", "B1")]),
     ("bea", [("approver", "B1")]),
 ]
-
-
-def secret(user_id: str) -> str:
-    return f"{user_id}-own-secret"
 
 
 @pytest.fixture

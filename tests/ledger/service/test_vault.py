@@ -11,7 +11,8 @@ from sqlalchemy.exc import DBAPIError
 from ledger.errors import EventRejectedError, NotAuthorizedError
 from ledger.integrity.chain import esig_message
 from ledger.integrity.signing import SigningKey, verify_signature
-from ledger.service.vault import KeyVault, credentials, esign_keys, make_esig
+from ledger.service.vault import KeyVault, make_esig
+from ledger.store.tables import credentials, esign_keys
 
 
 def enrol(

@@ -1,14 +1,12 @@
-"""Review fixes of the write service, on both dialects.
+"""People's keys and passwords through the service, on both dialects.
 
-Attachments must be stored, a person's first own password gives them a key nobody
-else could open, a reset's registration and revocation are one transaction, errors
-never show secrets, and a user named like a ledger stream does not hide key events.
+A person's first own password gives them a key nobody else could open, a reset's
+registration and revocation are one transaction, errors never show secrets, and a
+user named like a ledger stream does not hide key events.
 """
 
 from __future__ import annotations
 
-import hashlib
-from datetime import date
 from typing import Any
 
 import pytest
@@ -16,38 +14,25 @@ import sqlalchemy as sa
 
 from ledger.clock import FixedClock
 from ledger.domain import documents as d
-from ledger.domain import findings as f
 from ledger.domain import users as us
 from ledger.errors import EventRejectedError, NotAuthorizedError, StorageError
 from ledger.integrity.signing import SigningKey, decrypt_private_key
-from ledger.service import BatchItem, Service
-from ledger.service.vault import esign_keys
+from ledger.service import Service
 from ledger.store import EventStore
+from ledger.store.tables import esign_keys
 from ledger.store.verify import verify_store
-from tests.ledger.service.test_service import (
+from tests.support.service import (
     TEMP,
-    blob,
     build_service,
-    draft,
     endorsed,
-    refused,
     secret,
 )
 
 
 @pytest.fixture
 def service(store: EventStore, clock: FixedClock) -> Service:
-    """HQ, bureaus B1 and B2, and the people of test_service with their own passwords."""
+    """HQ, bureaus B1 and B2, and one person per role with their own passwords."""
     return build_service(store, clock)
-
-
-def missing_ref(size: int = 5) -> dict[str, Any]:
-    return {
-        "blob": hashlib.sha256(b"never uploaded").hexdigest(),
-        "size": size,
-        "name": "ghost.pdf",
-        "media_type": "application/pdf",
-    }
 
 
 def sealed_key(service: Service, key_id: str, password: str) -> SigningKey:
@@ -60,93 +45,6 @@ def sealed_key(service: Service, key_id: str, password: str) -> SigningKey:
 
 def command_ids(events: Any) -> set[str]:
     return {str(e.meta["command_id"]) for e in events}
-
-
-class TestAttachmentsMustExist:
-    def test_a_draft_naming_a_blob_never_uploaded_is_refused(
-        self, service: Service
-    ) -> None:
-        command = d.DraftDocument(
-            doc_id="QP-07",
-            unit="B1",
-            title="Control of records",
-            kind="procedure",
-            content=missing_ref(),
-        )
-        err = refused(service, EventRejectedError, command, "alice")
-        assert isinstance(err, EventRejectedError)
-        assert "content" in err.messages
-        assert "not stored" in str(err)
-        assert service.store.read_stream("document/QP-07") == []
-
-    def test_a_stored_blob_with_another_size_is_refused(self, service: Service) -> None:
-        ref = blob(service.store, "rev A")
-        command = d.DraftDocument(
-            doc_id="QP-07",
-            unit="B1",
-            title="Control of records",
-            kind="procedure",
-            content={**ref, "size": int(ref["size"]) + 1},
-        )
-        err = refused(service, EventRejectedError, command, "alice")
-        assert isinstance(err, EventRejectedError)
-        assert list(err.messages) == ["content"]
-        assert f"has {ref['size']} bytes, not {int(ref['size']) + 1}" in str(err)
-
-    def test_evidence_must_be_stored_and_stored_evidence_passes(
-        self, service: Service
-    ) -> None:
-        store = service.store
-
-        def finding(evidence: list[dict[str, Any]]) -> f.RaiseFinding:
-            return f.RaiseFinding(
-                finding_id="2026-0050",
-                unit="B1",
-                source="complaint",
-                classification="minor",
-                criterion={"clause": "8.2"},
-                description="records not controlled",
-                evidence=evidence,
-                due_on=date(2026, 9, 1),
-            )
-
-        err = refused(
-            service,
-            EventRejectedError,
-            finding([blob(store, "photo"), missing_ref()]),
-            "mia",
-        )
-        assert isinstance(err, EventRejectedError)
-        assert list(err.messages) == ["evidence"]
-        assert "evidence[1]" in str(err)
-        (raised,) = service.handle(finding([blob(store, "photo")]), "mia")
-        assert raised.type == "finding.raised"
-
-    def test_a_batch_refuses_a_missing_attachment_and_stores_nothing(
-        self, service: Service
-    ) -> None:
-        before = service.store.size()
-        good = draft(service.store, "QP-08")
-        bad = d.DraftDocument(
-            doc_id="QP-09", unit="B1", title="t", kind="form", content=missing_ref()
-        )
-        items = [BatchItem(good, "alice"), BatchItem(bad, "alice")]
-        with pytest.raises(EventRejectedError) as caught:
-            service.handle_many(items)
-        assert "content" in caught.value.messages
-        assert service.store.size() == before
-
-    def test_a_disposed_blob_cannot_be_attached_again(self, service: Service) -> None:
-        ref = blob(service.store, "old revision")
-        service.store.dispose_blob(
-            str(ref["blob"]), "retention period ended", actor="root"
-        )
-        command = d.DraftDocument(
-            doc_id="QP-07", unit="B1", title="t", kind="form", content=ref
-        )
-        err = refused(service, EventRejectedError, command, "alice")
-        assert isinstance(err, EventRejectedError)
-        assert "content" in err.messages
 
 
 class TestOwnPasswordAfterReset:
@@ -363,3 +261,51 @@ class TestUserNamedKeys:
             assert directory.users["keys"].roles == set()
             with pytest.raises(NotAuthorizedError, match="no e-signature key in force"):
                 svc.signing_session("bob", secret("bob"))
+
+
+class TestFirstAdministrator:
+    def test_the_first_admin_is_one_command_of_key_unit_user_and_admin_role(
+        self, store: EventStore, clock: FixedClock
+    ) -> None:
+        svc = Service(store, clock=clock, scrypt_n=2**10)
+        recorded = svc.create_first_admin(
+            "root", "Root Admin", "HQ", "总局", "Headquarters", secret("root")
+        )
+        key_id = str(recorded[0].data["key_id"])
+        assert [(e.stream, e.type, e.actor) for e in recorded] == [
+            ("ledger/keys", "ledger.key_registered", "system"),
+            ("unit/HQ", "unit.created", "system"),
+            ("user/root", "user.registered", "system"),
+            ("user/root", "user.esign_key_issued", "system"),
+            ("user/root", "user.role_granted", "system"),
+        ]
+        assert [dict(e.data) for e in recorded[1:]] == [
+            {
+                "code": "HQ",
+                "kind": "headquarters",
+                "name_en": "Headquarters",
+                "name_zh": "总局",
+                "parent": None,
+            },
+            {
+                "user_id": "root",
+                "name": "Root Admin",
+                "unit": "HQ",
+                "email": "admin@localhost.localdomain",
+            },
+            {"key_id": key_id, "reason": "enrolment"},
+            {"role": "admin", "scope": "HQ"},
+        ]
+        assert len(command_ids(recorded)) == 1
+        assert svc.directory().may("root", ["admin"], "HQ")
+        assert svc.check_password("root", secret("root"))
+
+    def test_a_second_first_admin_is_refused_and_stores_nothing(
+        self, service: Service
+    ) -> None:
+        before = service.store.size()
+        with pytest.raises(NotAuthorizedError, match="exists already"):
+            service.create_first_admin(
+                "root2", "Other", "HQ", "总局", "Headquarters", secret("root2")
+            )
+        assert service.store.size() == before
