@@ -10,15 +10,12 @@ import hashlib
 from collections.abc import Mapping
 
 from ledger.integrity.canonical import JSONValue, canonical_bytes
-from ledger.integrity.esig import ESIG_PREFIX, esig_message
 
 __all__ = [
-    "ESIG_PREFIX",
     "EVENT_SIG_PREFIX",
     "GENESIS_PREV",
     "body_bytes",
     "body_hash",
-    "esig_message",
     "event_hash",
     "signature_message",
 ]

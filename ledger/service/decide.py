@@ -32,7 +32,8 @@ from ledger.domain import (
 )
 from ledger.domain.permissions import COMMAND_ROLES
 from ledger.errors import EventRejectedError, NotAuthorizedError, NotFoundError
-from ledger.integrity.canonical import JSONObject, JSONValue
+from ledger.integrity.blobs import blob_refs
+from ledger.integrity.canonical import JSONObject
 from ledger.integrity.envelope import NewEvent, RecordedEvent, format_time, stream_kind
 from ledger.service.directory import Directory
 from ledger.service.vault import KeyVault, SigningSession, make_esig
@@ -219,9 +220,8 @@ def check_blobs(blob_size: BlobSize, event_type: str, data: JSONObject) -> None:
     """
     problems: dict[str, list[str]] = {}
     for field_name, value in data.items():
-        refs: list[tuple[str, object, object]] = []
-        blob_refs(value, field_name, refs)
-        for where, digest, size in refs:
+        for where, ref in blob_refs(value, field_name):
+            digest, size = ref["blob"], ref["size"]
             stored = blob_size(digest) if isinstance(digest, str) else None
             if stored is None:
                 problem = f"{where}: blob {digest} is not stored"
@@ -233,20 +233,6 @@ def check_blobs(blob_size: BlobSize, event_type: str, data: JSONObject) -> None:
     if problems:
         summary = "; ".join(p for found in problems.values() for p in found)
         raise EventRejectedError(f"{event_type} rejected: {summary}", problems)
-
-
-def blob_refs(
-    value: JSONValue | object, where: str, out: list[tuple[str, object, object]]
-) -> None:
-    """Collect (path, blob, size) of {"blob", "size", "name", "media_type"} objects."""
-    if isinstance(value, Mapping):
-        if set(value) == {"blob", "size", "name", "media_type"}:
-            out.append((where, value["blob"], value["size"]))
-        for name, child in value.items():
-            blob_refs(child, f"{where}.{name}", out)
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            blob_refs(child, f"{where}[{index}]", out)
 
 
 class Pipeline:

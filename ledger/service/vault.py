@@ -28,8 +28,8 @@ from ledger.errors import (
     StorageError,
 )
 from ledger.integrity.canonical import JSONObject
-from ledger.integrity.chain import esig_message
 from ledger.integrity.envelope import RecordedEvent
+from ledger.integrity.esig import esig_message
 from ledger.integrity.signing import (
     SCRYPT_N,
     SigningKey,

@@ -13,12 +13,12 @@ from ledger.integrity import merkle
 from ledger.integrity.canonical import canonical_bytes
 from ledger.integrity.chain import (
     GENESIS_PREV,
-    esig_message,
     event_hash,
     signature_message,
 )
 from ledger.integrity.checkpoint import Checkpoint, sign_checkpoint
 from ledger.integrity.envelope import format_time
+from ledger.integrity.esig import esig_message
 from ledger.integrity.signing import SigningKey
 
 ORIGIN = "qms.test/ledger"

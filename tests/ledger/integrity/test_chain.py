@@ -14,14 +14,13 @@ from hypothesis import strategies as st
 
 from ledger.integrity.canonical import JSONValue, canonical_bytes
 from ledger.integrity.chain import (
-    ESIG_PREFIX,
     EVENT_SIG_PREFIX,
     GENESIS_PREV,
     body_bytes,
-    esig_message,
     event_hash,
     signature_message,
 )
+from ledger.integrity.esig import ESIG_PREFIX, esig_message
 from ledger.integrity.signing import decode_public_key, key_id, verify_signature
 from tests.support.strategies import STRATEGY_KEY, chains, envelopes, hashed_mutations
 

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, delete, select, text
 from sqlalchemy.exc import DBAPIError
 
 from ledger.errors import EventRejectedError, NotAuthorizedError
-from ledger.integrity.chain import esig_message
+from ledger.integrity.esig import esig_message
 from ledger.integrity.signing import SigningKey, verify_signature
 from ledger.service.vault import KeyVault, make_esig
 from ledger.store.tables import credentials, esign_keys
