@@ -4,6 +4,9 @@ The single place in the ledger package that imports marshmallow. `validate` chec
 a payload against the current schema of its type before it is appended; `upcast`
 lifts data written under an older schema version to the current one when it is
 read (the stored bytes never change). The contract is docs/events.md.
+
+It is long because it is declarative: one schema per event type, beside its upcasters,
+so that the whole catalogue reads as one table.
 """
 
 from __future__ import annotations

@@ -20,9 +20,7 @@ from ledger.integrity.checkpoint import Checkpoint, sign_checkpoint
 from ledger.integrity.envelope import format_time
 from ledger.integrity.esig import esig_message
 from ledger.integrity.signing import SigningKey
-
-ORIGIN = "qms.test/ledger"
-
+from tests.support.origin import ORIGIN
 
 _START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 
