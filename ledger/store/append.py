@@ -1,11 +1,12 @@
-"""The append transaction: check the submitted events, then lock, number, sign and write them in one step each.
+"""The append transaction, as a sequence of named steps from taking the lock to the new tip.
 
-An append runs these steps, each a function below: `prepare` (before the lock: the
-envelope rules and the canonical bytes of what the caller submits), `lock_and_read`
-(the append lock, the head, the streams' versions, a command seen before),
-`checked_versions`, `signer_keys`, `build_events` (seq, version, prev, recorded_at,
-hash and signature; key events checked against the registry; the Merkle tree
-extended), `write_rows`, the key registry, the inline projectors, and `next_tip`.
+`append` checks the submitted events before the lock (ledger.store.prepare), then
+`append_locked` runs, in one transaction, the steps below it in order:
+`lock_and_read` (the append lock, the head, the streams' versions, a command seen
+before), `check_initialized`, `checked_versions`, `signer_keys`, the Merkle frontier,
+`recorded_time`, `build_events` (seq, version, prev, hash and signature of each event;
+signers and key events checked against the registry; the tree extended),
+`write_rows`, the key registry, the inline projectors, and `next_tip`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Final, Protocol
+from typing import Protocol
 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -24,26 +25,19 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from ledger.clock import Clock
 from ledger.errors import ConcurrencyError, EventRejectedError, StorageError
 from ledger.integrity import merkle
-from ledger.integrity.canonical import (
-    CanonicalizationError,
-    canonical_bytes,
-    canonical_object,
-    canonical_payload,
-)
+from ledger.integrity.canonical import canonical_object
 from ledger.integrity.chain import signature_message
-from ledger.integrity.envelope import (
-    NewEvent,
-    RecordedEvent,
-    format_time,
-    stream_kind,
-    submitted_problem,
-)
-from ledger.integrity.signing import SigningKey
+from ledger.integrity.envelope import RecordedEvent, format_time
 from ledger.store import keys, reads, sqlite
 from ledger.store.engine import driver_message
+from ledger.store.prepare import (
+    Item,
+    Prepared,
+    checked_expected,
+    prepare_batch,
+    quoted,
+)
 from ledger.store.proofs import load_frontier
-
-_COMMAND_ID_MAX: Final = 200
 
 
 class Projector(Protocol):
@@ -51,26 +45,6 @@ class Projector(Protocol):
 
     def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
         """Apply newly recorded events; raising rolls the whole append back."""
-
-
-@dataclass(frozen=True, slots=True)
-class Item:
-    """One event of a batch with the key that signs it."""
-
-    event: NewEvent
-    signer: SigningKey
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """One checked event of a batch: its key, meta and canonical member bytes."""
-
-    item: Item
-    # JCS bytes of data, actor, meta, stream, type, schema and key; the members set
-    # under the lock are added there.
-    members: dict[str, bytes]
-    meta: dict[str, str]
-    occurred_at: str  # "" when the store uses recorded_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,15 +86,6 @@ class Built:
     recorded: list[RecordedEvent] = field(default_factory=list)
 
 
-def refuse_reserved(event_: NewEvent) -> None:
-    """Refuse an event a caller submits to a stream of kind `ledger`."""
-    if stream_kind(event_.stream) == "ledger":
-        raise EventRejectedError(
-            f"stream {event_.stream!r} is kept by the ledger itself",
-            {"stream": "streams of kind 'ledger' are written by the store only"},
-        )
-
-
 def append(
     engine: Engine,
     reader: Engine,
@@ -144,7 +109,7 @@ def append(
     """
     if not items:
         return [], None
-    expected = _checked_expected(expected_versions)
+    expected = checked_expected(expected_versions)
     # A command id the caller did not give cannot have been seen: skip the lookup.
     generated = command_id is None
     cid = uuid.uuid4().hex if command_id is None else command_id
@@ -177,133 +142,6 @@ def append(
         raise StorageError(f"append failed: {driver_message(exc)}") from exc
     except SQLAlchemyError as exc:
         raise StorageError(f"append failed: {driver_message(exc)}") from exc
-
-
-def _checked_expected(expected_versions: Mapping[str, int] | None) -> dict[str, int]:
-    expected = dict(expected_versions or {})
-    for stream, version in expected.items():
-        if type(version) is not int or version < 0:
-            raise EventRejectedError(
-                f"expected version of {stream!r} must be a non-negative integer",
-                {"expected_versions": f"{stream}: {version!r}"},
-            )
-    return expected
-
-
-# ----------------------------------------------------------- before the lock
-
-
-def prepare_batch(
-    items: Sequence[Item],
-    ids: Sequence[str],
-    causation: str | None,
-    correlation: str | None,
-) -> list[Prepared]:
-    """Check every item of a batch (`prepare`), each with its command's meta."""
-    metas: dict[str, dict[str, str]] = {}
-    prepared = []
-    for i, (item, item_cid) in enumerate(zip(items, ids, strict=True)):
-        meta = metas.get(item_cid)
-        if meta is None:
-            meta = metas[item_cid] = base_meta(item_cid, causation, correlation)
-        prepared.append(prepare(i, item, meta, len(items)))
-    return prepared
-
-
-def base_meta(
-    cid: str, causation: str | None, correlation: str | None
-) -> dict[str, str]:
-    """Return the meta the append call sets: command_id, causation, correlation."""
-    meta = {"command_id": cid}
-    for name, value in (
-        ("command_id", cid),
-        ("causation", causation),
-        ("correlation", correlation),
-    ):
-        if value is None:
-            continue
-        if type(value) is not str or not value or len(value) > _COMMAND_ID_MAX:
-            raise EventRejectedError(
-                f"{name} must be a string of 1..{_COMMAND_ID_MAX} characters",
-                {name: f"must be a string of 1..{_COMMAND_ID_MAX} characters"},
-            )
-        meta[name] = value
-    return meta
-
-
-def _field_of(problem: str) -> str:
-    """Return the envelope member an `envelope_problem` message is about."""
-    return problem.split(" ", 1)[0].rstrip(":").split(".", 1)[0]
-
-
-def _quoted(text: str) -> bytes:
-    """Return the JCS bytes of a string that needs no escaping (checked ASCII)."""
-    return b'"' + text.encode() + b'"'
-
-
-def prepare(
-    index: int, item: Item, base_meta: Mapping[str, str], count: int
-) -> Prepared:
-    """Check one event against the envelope rules; canonicalize what it brings.
-
-    seq, version, prev, recorded_at, hash and sig are filled in under the lock,
-    and the store makes them well-formed itself, so only the members the caller
-    submits are checked here (`submitted_problem`, then `data` while it is
-    canonicalized). Each member's canonical bytes are made once; the body and the
-    full envelope are assembled from them (`canonical_object`).
-    """
-    event_ = item.event
-    where = f"event {index + 1} of {count}: " if count > 1 else ""
-    meta: dict[str, str] = dict(base_meta)
-    for name, value in event_.meta.items():
-        if name in base_meta and value != base_meta[name]:
-            raise EventRejectedError(
-                f"{where}meta.{name} conflicts with the command's {name}",
-                {"meta": f"{name} is set by the append call"},
-            )
-        meta[name] = value
-    if event_.occurred_at is None:
-        occurred_at = ""
-    else:
-        try:
-            occurred_at = format_time(event_.occurred_at)
-        except (ValueError, AttributeError) as exc:
-            raise EventRejectedError(
-                f"{where}occurred_at must be a timezone-aware datetime",
-                {"occurred_at": "must be a timezone-aware datetime"},
-            ) from exc
-    data = event_.data if type(event_.data) is dict else dict(event_.data)
-    problem = submitted_problem(event_, occurred_at or None, meta)
-    members: dict[str, bytes] = {}
-    if problem is None:
-        name = "data"
-        try:
-            members["data"] = canonical_payload(data)
-            name = "actor"  # may hold a lone surrogate
-            members["actor"] = canonical_bytes(event_.actor)
-            name = "meta"  # keys are not restricted
-            members["meta"] = canonical_bytes(meta)
-        except CanonicalizationError as exc:
-            problem = f"{name}: {exc}"
-    if problem is not None:
-        raise EventRejectedError(where + problem, {_field_of(problem): problem})
-    # stream and type match ASCII patterns, the key id is hex: no escaping.
-    members["stream"] = _quoted(event_.stream)
-    members["type"] = _quoted(event_.type)
-    members["schema"] = b"%d" % event_.schema
-    members["key"] = _quoted(item.signer.key_id)
-    # A line of events.jsonl holds at most MAX_EVENT_LINE bytes (docs/ledger-format.md
-    # section 6), or no export of the ledger would verify. What the store adds under
-    # the lock (seq, version, times, prev, hash, sig, member names) is under 1 KiB.
-    from ledger.integrity.export_reader import MAX_EVENT_LINE
-
-    if sum(map(len, members.values())) + 1024 > MAX_EVENT_LINE:
-        problem = (
-            f"the event would take more than the {MAX_EVENT_LINE} bytes a ledger "
-            "line may hold; store large content as a blob and reference it"
-        )
-        raise EventRejectedError(where + problem, {"data": problem})
-    return Prepared(item=item, members=members, meta=meta, occurred_at=occurred_at)
 
 
 # ----------------------------------------------------------- under the lock
@@ -458,7 +296,7 @@ def build_events(
     Merkle `frontier` with each event's hash."""
     built = Built(versions=versions, recorded_at=recorded_at, prev=locked.hash)
     count = len(prepared)
-    recorded_q = _quoted(recorded_at)
+    recorded_q = quoted(recorded_at)
     for offset, p in enumerate(prepared):
         seq = locked.size + 1 + offset
         if key_state is not None:
@@ -510,14 +348,14 @@ def _seal(
     members = dict(p.members)
     members["seq"] = b"%d" % seq
     members["version"] = b"%d" % version
-    members["occurred_at"] = _quoted(occurred_at)
+    members["occurred_at"] = quoted(occurred_at)
     members["recorded_at"] = recorded_q
-    members["prev"] = _quoted(prev_hex)
+    members["prev"] = quoted(prev_hex)
     digest = hashlib.sha256(canonical_object(members)).digest()
     hash_hex = digest.hex()
     sig = base64.b64encode(item.signer.sign(signature_message(digest))).decode()
-    members["hash"] = _quoted(hash_hex)
-    members["sig"] = _quoted(sig)
+    members["hash"] = quoted(hash_hex)
+    members["sig"] = quoted(sig)
     text = canonical_object(members).decode()
     built.event_rows.append(
         (

@@ -1,10 +1,15 @@
 """The event store's front door: `EventStore`, delegating to one module of this package per concern.
 
-The append transaction is in ledger.store.append, reads in reads, Merkle proofs in
-proofs, checkpoints in checkpoints, the key registry in keys, blobs in blobs, the
-SQLite and PostgreSQL specifics in sqlite and postgres. It knows nothing of QMS record
-kinds: the domain decides which events to append, the store makes them part of the
-record. The docstrings here are the store's API; the module is long because of them.
+The submitted events are checked in ledger.store.prepare, the append transaction runs
+in append, reads in reads, Merkle proofs in proofs, checkpoints in checkpoints, the key
+registry in keys, blobs in blobs, the SQLite and PostgreSQL specifics in sqlite and
+postgres. The store knows nothing of QMS record kinds: the domain decides which events
+to append, the store makes them part of the record.
+
+Longer than the modules behind it (about 700 lines) because every public method keeps
+its whole contract here, where callers read it: what it does and what it raises. The
+methods themselves are delegations, apart from choosing the signing key (`_signed`,
+following another process's key rotation) and composing the key-registry events.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from ledger.integrity.envelope import NewEvent, RecordedEvent
 from ledger.integrity.signing import SigningKey
 from ledger.store import append as appending
 from ledger.store import blobs, checkpoints, keys, proofs, reads
-from ledger.store.append import Item, Projector, Tip
+from ledger.store.append import Projector, Tip
 from ledger.store.blobs import BLOBS_STREAM
 from ledger.store.engine import (
     MIGRATIONS,
@@ -32,6 +37,7 @@ from ledger.store.engine import (
     migrate,
 )
 from ledger.store.keys import KEYS_STREAM, KeyRecord
+from ledger.store.prepare import Item, refuse_reserved
 from ledger.store.reads import StoredRow
 
 _T = TypeVar("_T")
@@ -210,7 +216,7 @@ class EventStore:
             StorageError: the database failed.
         """
         for event_ in events:
-            appending.refuse_reserved(event_)
+            refuse_reserved(event_)
         return self._signed(
             lambda signer: self._append(
                 [Item(e, signer) for e in events],
@@ -247,7 +253,7 @@ class EventStore:
         for command in commands:
             cid = uuid.uuid4().hex
             for event_ in command:
-                appending.refuse_reserved(event_)
+                refuse_reserved(event_)
                 batch.append(event_)
                 ids.append(cid)
         return self._signed(
@@ -552,7 +558,7 @@ class EventStore:
                 {"public_key": "must be 32 raw bytes"},
             )
         for extra in extra_events:
-            appending.refuse_reserved(extra)
+            refuse_reserved(extra)
         registration = keys.registration(
             public_raw, holder=holder, purpose=purpose, actor=actor
         )
