@@ -110,8 +110,6 @@ def append(
     if not items:
         return [], None
     expected = checked_expected(expected_versions)
-    # A command id the caller did not give cannot have been seen: skip the lookup.
-    generated = command_id is None
     cid = uuid.uuid4().hex if command_id is None else command_id
     ids = [cid] * len(items) if item_commands is None else item_commands
     prepared = prepare_batch(items, ids, causation, correlation)
@@ -121,7 +119,8 @@ def append(
                 connection,
                 prepared,
                 expected,
-                cid if not generated else None,
+                # A command id the caller did not give cannot have been seen: no lookup.
+                command_id,
                 clock=clock,
                 tip=tip,
                 projectors=projectors,
