@@ -18,11 +18,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Protocol
 
-from sqlalchemy import Connection, Engine, bindparam, select, text, update
+from sqlalchemy import Connection, Engine, bindparam, select, update
 
 from ledger import catalog
 from ledger.errors import ConfigError, EventRejectedError
 from ledger.integrity.envelope import RecordedEvent, stream_kind
+from ledger.store import envelope_rows
 from ledger.store.engine import is_read_only
 from projections.batch import Batch
 from projections.errors import ProjectionError
@@ -161,19 +162,9 @@ def _by_kind(events: Iterable[RecordedEvent]) -> dict[str, list[RecordedEvent]]:
 def _stored_events(
     connection: Connection, first: int, last: int
 ) -> Iterator[RecordedEvent]:
-    """Read events first..last from the ledger table through `connection`, paged."""
-    query = text(
-        "SELECT seq, envelope FROM ledger_events WHERE seq >= :a AND seq <= :b "
-        "ORDER BY seq LIMIT :n"
-    )
-    start = first
-    while start <= last:
-        rows = connection.execute(query, {"a": start, "b": last, "n": BATCH_SIZE}).all()
-        if not rows:
-            return
-        for _, envelope in rows:
-            yield RecordedEvent.from_dict(json.loads(envelope))
-        start = int(rows[-1][0]) + 1
+    """Read events first..last from the ledger through `connection`, paged."""
+    for _, envelope in envelope_rows(connection, first, last, batch=BATCH_SIZE):
+        yield RecordedEvent.from_dict(json.loads(envelope))
 
 
 class InlineProjector:

@@ -15,6 +15,7 @@ from ledger.store.event_store import (
     create_engine_for,
     migrate,
 )
+from ledger.store.reads import envelope_rows
 
 __all__ = [
     "SNAPSHOT_READ",
@@ -23,5 +24,6 @@ __all__ = [
     "Projector",
     "StoredRow",
     "create_engine_for",
+    "envelope_rows",
     "migrate",
 ]

@@ -1,34 +1,145 @@
-"""What the store and the commands need to know about the database itself.
+"""The database itself: making the engine, migrating it, and what the commands ask of it.
 
-Which SQLite file a URL names and whether it must be opened read-only (an archived
-copy on read-only media), whether the database holds a ledger at all, and whether a
-PostgreSQL server keeps what it committed across a crash. It imports no psycopg:
-everything here is plain SQL through SQLAlchemy.
+How an engine for SQLite or PostgreSQL is made and the schema migrated, which SQLite
+file a URL names and whether it must be opened read-only (an archived copy on
+read-only media), whether the database holds a ledger at all, whether a PostgreSQL
+server keeps what it committed across a crash, and how a database error reads. It
+imports no psycopg: the PostgreSQL settings come from ledger.store.postgres, imported
+only for a PostgreSQL URL.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Final
 from urllib.parse import quote, unquote
 
 import sqlalchemy as sa
+from alembic import command as alembic_command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.pool import StaticPool
 
 from ledger.errors import ConfigError, StorageError
 from ledger.store.tables import head
 
-# Execution option for read-only work (see ledger.store: on SQLite such a transaction
-# starts with a plain, deferred BEGIN).
+# Execution option for read-only work. On SQLite such a transaction starts with a
+# plain (deferred) BEGIN, so readers never wait for the write lock and never hold it;
+# every other transaction starts with BEGIN IMMEDIATE. Use it as
+# `engine.execution_options(ledger_snapshot_read=True)`.
 SNAPSHOT_READ: Final = "ledger_snapshot_read"
+
+MIGRATIONS: Final = Path(__file__).resolve().parent / "migrations"
+
+BUSY_TIMEOUT_S: Final = 30
+_MIGRATION_LOCK: Final = 0x716D_735F_6C65_6467  # pg advisory lock id ("qms_ledg")
 
 NO_LEDGER: Final = "no ledger here: run qms init"
 
 # The PostgreSQL settings without which a commit may be lost, or the database
 # corrupted, by a crash of the server or its machine.
 DURABILITY_SETTINGS: Final = ("fsync", "synchronous_commit", "full_page_writes")
+
+
+def create_engine_for(url: str) -> Engine:
+    """Return an engine for a `sqlite:///` or `postgresql+psycopg://` URL.
+
+    SQLite connections get WAL, synchronous=FULL, foreign keys and a 30 s busy
+    timeout, and every transaction starts with BEGIN IMMEDIATE (read-only ones with
+    the SNAPSHOT_READ execution option use a deferred BEGIN). A SQLite file this
+    process cannot write, or one in a folder it cannot write, is opened read-only
+    (`sqlite_read_only_url`). PostgreSQL runs READ COMMITTED, which the append lock
+    relies on (see ledger.store.append). Errors never show bound parameters (they
+    carry salts, password hashes and sealed keys).
+
+    Raises:
+        ConfigError: the URL names another database, or a read-only copy whose
+            `-wal` file holds commits it cannot apply.
+    """
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("sqlite"):
+        from ledger.store import sqlite  # the SQLite connection settings
+
+        url = sqlite_read_only_url(url)
+        memory = url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url
+        engine = sa.create_engine(
+            url,
+            hide_parameters=True,
+            connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False},
+            # One shared connection for an in-memory database, which exists only
+            # inside the connection that made it.
+            poolclass=StaticPool if memory else None,
+        )
+        event.listen(
+            engine,
+            "connect",
+            partial(sqlite.on_connect, read_only=is_read_only_url(url)),
+        )
+        event.listen(engine, "begin", sqlite.on_begin)
+        return engine
+    if url.startswith("postgresql+psycopg://"):
+        from ledger.store import postgres  # psycopg only for PostgreSQL
+
+        return sa.create_engine(
+            url,
+            hide_parameters=True,
+            isolation_level="READ COMMITTED",
+            pool_size=10,
+            max_overflow=20,
+            pool_pre_ping=True,
+            pool_recycle=3600,
+            connect_args=dict(postgres.CONNECT_ARGS),
+        )
+    raise ConfigError(
+        "database URL must start with sqlite:/// or postgresql+psycopg://"
+    )
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema up to the newest migration (`alembic upgrade head`).
+
+    The migrations ship inside the package; no alembic.ini is read. Running it
+    again, or from several processes at once, is harmless.
+
+    Raises:
+        StorageError: the database failed.
+    """
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
+    config.set_main_option("path_separator", "os")
+    with storage_errors("migrating the database"), engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Two processes starting at once must not both create the tables.
+            connection.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
+            )
+        config.attributes["connection"] = connection
+        alembic_command.upgrade(config, "head")
+
+
+@contextmanager
+def storage_errors(action: str) -> Iterator[None]:
+    """Turn any database error into StorageError, keeping the driver error as cause.
+
+    A write refused because the SQLite database is opened read-only (an archived
+    copy) becomes a ConfigError that says so.
+    """
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        if is_read_only_error(exc):
+            raise ConfigError(
+                f"{action} failed: the database is read-only (an archived copy?); "
+                "this needs a writable copy"
+            ) from exc
+        raise StorageError(f"{action} failed: {driver_message(exc)}") from exc
 
 
 def sqlite_file(url: str | URL) -> Path | None:

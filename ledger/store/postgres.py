@@ -53,8 +53,9 @@ UPDATE ledger_head SET size = %(new_size)s, hash = %(new_hash)s,
 WHERE id = 1
 """
 
-# The append lock (see EventStore.append): the single head row, locked until COMMIT or
-# ROLLBACK. Nothing else is read in this statement, whose snapshot predates the wait.
+# The append lock (see ledger.store.append.lock_and_read): the single head row, locked
+# until COMMIT or ROLLBACK. Nothing else is read in this statement, whose snapshot
+# predates the wait.
 _LOCK_HEAD = "SELECT size, hash, recorded_at FROM ledger_head WHERE id = 1 FOR UPDATE"
 # Read after the lock is granted, so under READ COMMITTED it sees every append that
 # committed before.

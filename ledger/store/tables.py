@@ -39,7 +39,8 @@ events = Table(
     "ledger_events",
     metadata,
     # seq is assigned by the store while it holds the append lock, never by the
-    # database (see EventStore.append for why a sequence would be wrong).
+    # database (see ledger.store.append.lock_and_read for why a sequence would be
+    # wrong).
     Column("seq", _SEQ, primary_key=True, autoincrement=False),
     Column("stream", Text, nullable=False),
     Column("version", Integer, nullable=False),

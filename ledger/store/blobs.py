@@ -1,0 +1,140 @@
+"""Content-addressed blobs: storing, reading and disposing of bytes by their SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Final
+
+import sqlalchemy as sa
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.dml import Insert
+
+from ledger.errors import EventRejectedError, NotFoundError, VerificationError
+from ledger.integrity.envelope import NewEvent, RecordedEvent
+from ledger.store.engine import storage_errors
+from ledger.store.tables import blob_disposals, blobs
+
+BLOBS_STREAM: Final = "ledger/blobs"
+
+_DIGEST_RE: Final = re.compile(r"[0-9a-f]{64}")
+
+
+@lru_cache(maxsize=2)
+def _insert(dialect: str) -> Insert:
+    """INSERT of a blob that does nothing when the digest is stored already."""
+    insert = pg_dialect.insert if dialect == "postgresql" else sqlite_dialect.insert
+    return insert(blobs).on_conflict_do_nothing(index_elements=[blobs.c.digest])
+
+
+def _disposed_at(connection: Connection, digest: str) -> int | None:
+    query = select(blob_disposals.c.seq).where(blob_disposals.c.digest == digest)
+    seq = connection.execute(query).scalar_one_or_none()
+    return None if seq is None else int(seq)
+
+
+def put_blob(engine: Engine, data: bytes) -> str:
+    """Store `data` under its SHA-256 and return the hex digest (idempotent)."""
+    content = bytes(data)
+    digest = hashlib.sha256(content).hexdigest()
+    with storage_errors("storing a blob"), engine.begin() as connection:
+        disposed = _disposed_at(connection, digest)
+        if disposed is not None:
+            raise EventRejectedError(
+                f"blob {digest} was disposed of at seq {disposed}",
+                {"blob": "was disposed of"},
+            )
+        connection.execute(
+            _insert(engine.dialect.name),
+            {"digest": digest, "size": len(content), "data": content},
+        )
+    return digest
+
+
+def get_blob(reader: Engine, digest: str) -> bytes:
+    """Return the bytes stored under `digest`, checked against it."""
+    if not _DIGEST_RE.fullmatch(digest):
+        raise NotFoundError(f"no blob {digest!r}: not a lowercase hex SHA-256")
+    with storage_errors("reading a blob"), reader.connect() as connection:
+        content = connection.execute(
+            select(blobs.c.data).where(blobs.c.digest == digest)
+        ).scalar_one_or_none()
+        disposed = None if content is not None else _disposed_at(connection, digest)
+    if content is None:
+        if disposed is not None:
+            raise NotFoundError(f"blob {digest} was disposed of at seq {disposed}")
+        raise NotFoundError(f"no blob {digest}")
+    content = bytes(content)
+    if hashlib.sha256(content).hexdigest() != digest:
+        raise VerificationError(0, f"blob {digest} does not match its digest")
+    return content
+
+
+def blob_size(reader: Engine, digest: str) -> int | None:
+    """Return the size of the blob stored under `digest`; None when absent."""
+    if not _DIGEST_RE.fullmatch(digest):
+        return None
+    query = select(blobs.c.size).where(blobs.c.digest == digest)
+    with storage_errors("reading a blob"), reader.connect() as connection:
+        size = connection.execute(query).scalar_one_or_none()
+    return None if size is None else int(size)
+
+
+def blob_digests(reader: Engine) -> list[str]:
+    """Return the digests of every stored (not disposed) blob, sorted."""
+    query = select(blobs.c.digest).order_by(blobs.c.digest)
+    with storage_errors("listing blobs"), reader.connect() as connection:
+        return [str(d) for d in connection.execute(query).scalars()]
+
+
+def disposal(digest: str, reason: str, *, actor: str) -> NewEvent:
+    """Return `ledger.blob_disposed` of `digest`, after checking reason and digest.
+
+    Raises:
+        EventRejectedError: the reason is empty.
+        NotFoundError: `digest` is not a lowercase hex SHA-256.
+    """
+    if not reason.strip():
+        raise EventRejectedError(
+            "disposing of a blob needs a reason", {"reason": "a reason is required"}
+        )
+    if not _DIGEST_RE.fullmatch(digest):
+        raise NotFoundError(f"no blob {digest!r}: not a lowercase hex SHA-256")
+    return NewEvent(
+        stream=BLOBS_STREAM,
+        type="ledger.blob_disposed",
+        data={"blob": digest, "reason": reason},
+        actor=actor,
+    )
+
+
+class BlobDisposal:
+    """Records a disposal and deletes the bytes inside the append transaction."""
+
+    def __init__(self, digest: str) -> None:
+        self.digest = digest
+
+    def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
+        """Record the disposal at the event's seq and delete the blob's bytes."""
+        digest = self.digest
+        disposed = _disposed_at(connection, digest)
+        if disposed is not None:
+            raise EventRejectedError(
+                f"blob {digest} was disposed of at seq {disposed}",
+                {"blob": "disposed already"},
+            )
+        present = connection.execute(
+            select(blobs.c.size).where(blobs.c.digest == digest)
+        ).scalar_one_or_none()
+        if present is None:
+            raise NotFoundError(f"no blob {digest}")
+        connection.execute(
+            blob_disposals.insert(), {"digest": digest, "seq": events[0].seq}
+        )
+        # Allowed by the trigger only because the disposal row now exists.
+        connection.execute(sa.delete(blobs).where(blobs.c.digest == digest))
