@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -12,13 +11,14 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection, Engine
 
 from ledger.errors import EventRejectedError, KeyMaterialError
-from ledger.integrity.envelope import ACTOR_RE, NewEvent
-from ledger.integrity.signing import SigningKey, decode_public_key, key_id
+from ledger.integrity import keys as integrity_keys
+from ledger.integrity.envelope import NewEvent
+from ledger.integrity.keys import RegisteredKey
+from ledger.integrity.signing import SigningKey, key_id
 from ledger.store.engine import storage_errors
 from ledger.store.tables import keys as keys_table
 
 KEYS_STREAM: Final = "ledger/keys"
-PURPOSES: Final = frozenset({"ledger", "esign"})
 
 _KEY_COLUMNS: Final = (
     keys_table.c.key_id,
@@ -35,24 +35,8 @@ _REVOKE_KEY: Final = (
 )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class KeyRecord:
-    """A key of the ledger's key registry (stream ledger/keys)."""
-
-    key_id: str
-    public_key: bytes
-    holder: str
-    purpose: str
-    registered_seq: int
-    revoked_seq: int | None
-
-    def in_force_for(self, seq: int) -> bool:
-        """Return whether this key may sign event `seq`.
-
-        Registrations and revocations take effect from the next event on.
-        """
-        registered = self.registered_seq < seq
-        return registered and (self.revoked_seq is None or self.revoked_seq >= seq)
+KeyRecord = RegisteredKey
+"""A key of the ledger's key registry (stream ledger/keys), as the integrity core defines it."""
 
 
 def check_signer(state: Mapping[str, KeyRecord], signer: SigningKey, seq: int) -> None:
@@ -105,81 +89,18 @@ def key_change(
         elif data.get("public_key") != signer.public_b64:
             problems["public_key"] = "event 1 registers the key that signs it"
         else:
-            return KeyRecord(
-                key_id=signer.key_id,
-                public_key=signer.public_raw,
-                holder="service",
-                purpose="ledger",
-                registered_seq=1,
-                revoked_seq=None,
-            )
-    elif event_.type == "ledger.key_registered":
-        kid = data.get("key_id")
-        public: bytes | None = None
-        text = data.get("public_key")
-        try:
-            public = decode_public_key(text) if isinstance(text, str) else None
-        except KeyMaterialError as exc:
-            problems["public_key"] = str(exc)
-        if public is None:
-            problems.setdefault(
-                "public_key", "must be base64 of a raw 32-byte Ed25519 key"
-            )
-        elif kid != key_id(public):
-            problems["key_id"] = (
-                f"{kid!r} is not the id of the public key ({key_id(public)})"
-            )
-        if isinstance(kid, str) and kid in state:
-            problems["key_id"] = f"key {kid} is registered already"
-        purpose = data.get("purpose")
-        holder = data.get("holder")
-        if purpose not in PURPOSES:
-            problems["purpose"] = f"{purpose!r} is not 'ledger' or 'esign'"
-        if not isinstance(holder, str) or not (
-            holder == "service" or (ACTOR_RE.fullmatch(holder) and holder != "system")
-        ):
-            problems["holder"] = f"{holder!r} is not 'service' or a user id"
-        elif purpose == "ledger" and holder != "service":
-            problems["holder"] = "a ledger key is held by 'service'"
-        elif purpose == "esign" and holder == "service":
-            problems["holder"] = "an esign key is held by a person (a user id)"
-        if set(data) != {"key_id", "public_key", "holder", "purpose"}:
-            problems["data"] = "members must be key_id, public_key, holder, purpose"
-        if not problems and public is not None:
-            return KeyRecord(
-                key_id=str(kid),
-                public_key=public,
-                holder=str(holder),
-                purpose=str(purpose),
-                registered_seq=seq,
-                revoked_seq=None,
-            )
-    elif event_.type == "ledger.key_revoked":
-        kid = data.get("key_id")
-        reason = data.get("reason")
-        record = state.get(kid) if isinstance(kid, str) else None
-        if record is None:
-            problems["key_id"] = f"{kid!r} is not a registered key"
-        elif record.revoked_seq is not None:
-            problems["key_id"] = f"key {kid} was revoked at seq {record.revoked_seq}"
-        elif record.purpose == "ledger" and not any(
-            k.purpose == "ledger" and k.revoked_seq is None and k.key_id != kid
-            for k in state.values()
-        ):
-            problems["key_id"] = f"key {kid} is the last ledger key in force"
-        if not isinstance(reason, str) or not reason.strip():
-            problems["reason"] = "a reason is required"
-        if set(data) != {"key_id", "reason"}:
-            problems["data"] = "members must be key_id, reason"
-        if not problems and record is not None:
-            return KeyRecord(
-                key_id=record.key_id,
-                public_key=record.public_key,
-                holder=record.holder,
-                purpose=record.purpose,
-                registered_seq=record.registered_seq,
-                revoked_seq=seq,
-            )
+            return integrity_keys.genesis_key(signer.public_raw)
+    elif event_.type in ("ledger.key_registered", "ledger.key_revoked"):
+        check = (
+            integrity_keys.check_registration
+            if event_.type == "ledger.key_registered"
+            else integrity_keys.check_revocation
+        )
+        record, found = check(data, seq, state)
+        if record is not None:
+            return record
+        for name, text in found:
+            problems.setdefault(name, text)
     else:
         problems["type"] = f"{event_.type!r} is not a key event"
     summary = "; ".join(f"{name}: {text}" for name, text in problems.items())
