@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Final
@@ -16,13 +15,12 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.dml import Insert
 
 from ledger.errors import EventRejectedError, NotFoundError, VerificationError
+from ledger.integrity.blobs import is_digest
 from ledger.integrity.envelope import NewEvent, RecordedEvent
 from ledger.store.engine import storage_errors
 from ledger.store.tables import blob_disposals, blobs
 
 BLOBS_STREAM: Final = "ledger/blobs"
-
-_DIGEST_RE: Final = re.compile(r"[0-9a-f]{64}")
 
 
 @lru_cache(maxsize=2)
@@ -58,7 +56,7 @@ def put_blob(engine: Engine, data: bytes) -> str:
 
 def get_blob(reader: Engine, digest: str) -> bytes:
     """Return the bytes stored under `digest`, checked against it."""
-    if not _DIGEST_RE.fullmatch(digest):
+    if not is_digest(digest):
         raise NotFoundError(f"no blob {digest!r}: not a lowercase hex SHA-256")
     with storage_errors("reading a blob"), reader.connect() as connection:
         content = connection.execute(
@@ -77,7 +75,7 @@ def get_blob(reader: Engine, digest: str) -> bytes:
 
 def blob_size(reader: Engine, digest: str) -> int | None:
     """Return the size of the blob stored under `digest`; None when absent."""
-    if not _DIGEST_RE.fullmatch(digest):
+    if not is_digest(digest):
         return None
     query = select(blobs.c.size).where(blobs.c.digest == digest)
     with storage_errors("reading a blob"), reader.connect() as connection:
@@ -103,7 +101,7 @@ def disposal(digest: str, reason: str, *, actor: str) -> NewEvent:
         raise EventRejectedError(
             "disposing of a blob needs a reason", {"reason": "a reason is required"}
         )
-    if not _DIGEST_RE.fullmatch(digest):
+    if not is_digest(digest):
         raise NotFoundError(f"no blob {digest!r}: not a lowercase hex SHA-256")
     return NewEvent(
         stream=BLOBS_STREAM,
