@@ -31,11 +31,11 @@ from ledger.integrity.canonical import MAX_SAFE_INTEGER, JSONValue, canonical_by
 from ledger.integrity.chain import (
     GENESIS_PREV,
     body_bytes,
-    esig_message,
     event_hash,
     signature_message,
 )
 from ledger.integrity.checkpoint import Checkpoint, sign_checkpoint, verifier_key
+from ledger.integrity.esig import esig_message
 from ledger.integrity.merkle import (
     Frontier,
     consistency_proof,

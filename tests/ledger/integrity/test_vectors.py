@@ -21,7 +21,6 @@ from ledger.integrity.canonical import canonical_bytes
 from ledger.integrity.chain import (
     GENESIS_PREV,
     body_bytes,
-    esig_message,
     event_hash,
     signature_message,
 )
@@ -33,6 +32,7 @@ from ledger.integrity.checkpoint import (
     verify_checkpoint,
 )
 from ledger.integrity.envelope import envelope_problem
+from ledger.integrity.esig import esig_message
 from ledger.integrity.merkle import (
     Frontier,
     consistency_proof,
