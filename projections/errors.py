@@ -11,3 +11,15 @@ class ProjectionError(LedgerError):
 
 class RecordNotFoundError(ProjectionError):
     """The named record does not exist as known at the requested moment."""
+
+
+class RegisterRequestError(ProjectionError):
+    """A register page was asked for with a value it cannot take (a page, a sort).
+
+    `field` names the request's member that is wrong, for the form that sent it.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message

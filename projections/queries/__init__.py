@@ -11,28 +11,47 @@ One module per register; this face re-exports every public name, so
 from __future__ import annotations
 
 from projections.as_of import LedgerClock, position, versions_at, visible
-from projections.queries.audits import AuditView, audit, audit_list
+from projections.queries.audits import (
+    AUDIT_SORTS,
+    AuditView,
+    audit,
+    audit_list,
+    audit_page,
+)
 from projections.queries.documents import (
+    DOCUMENT_SORTS,
     DocumentView,
     RevisionView,
     document,
+    document_page,
     document_register,
 )
 from projections.queries.findings import (
+    FINDING_SORTS,
     ActionView,
     FindingView,
     finding,
+    finding_page,
     finding_register,
 )
 from projections.queries.indicators import (
+    INDICATOR_SORTS,
     IndicatorView,
     MeasurementView,
     TargetView,
     indicator,
     indicator_list,
+    indicator_page,
     indicator_value,
 )
-from projections.queries.reviews import ReviewView, review, review_list
+from projections.queries.pages import PER_PAGE_MAX, SEARCH_MAX, Page, PageRequest
+from projections.queries.reviews import (
+    REVIEW_SORTS,
+    ReviewView,
+    review,
+    review_list,
+    review_page,
+)
 from projections.queries.rows import driver_rows
 from projections.queries.units import (
     UnitView,
@@ -44,6 +63,13 @@ from projections.queries.units import (
 from projections.queries.users import RoleView, UserView, user, user_list
 
 __all__ = [
+    "AUDIT_SORTS",
+    "DOCUMENT_SORTS",
+    "FINDING_SORTS",
+    "INDICATOR_SORTS",
+    "PER_PAGE_MAX",
+    "REVIEW_SORTS",
+    "SEARCH_MAX",
     "ActionView",
     "AuditView",
     "DocumentView",
@@ -51,6 +77,8 @@ __all__ = [
     "IndicatorView",
     "LedgerClock",
     "MeasurementView",
+    "Page",
+    "PageRequest",
     "ReviewView",
     "RevisionView",
     "RoleView",
@@ -59,17 +87,22 @@ __all__ = [
     "UserView",
     "audit",
     "audit_list",
+    "audit_page",
     "document",
+    "document_page",
     "document_register",
     "driver_rows",
     "finding",
+    "finding_page",
     "finding_register",
     "indicator",
     "indicator_list",
+    "indicator_page",
     "indicator_value",
     "position",
     "review",
     "review_list",
+    "review_page",
     "unit_scope",
     "unit_subtree",
     "unit_tree",

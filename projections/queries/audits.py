@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, select
 from ledger.integrity.canonical import JSONValue
 from projections.as_of import LedgerClock, position, visible
 from projections.errors import RecordNotFoundError
+from projections.queries.pages import Page, PageRequest, page_rows
 from projections.queries.rows import (
     dict_rows,
     int_or_zero,
@@ -107,3 +108,50 @@ def audit(
     if not rows:
         raise RecordNotFoundError(f"audit {audit_id} not found")
     return _audit(rows[0])
+
+
+AUDIT_SORTS = ("id", "programme", "unit", "status", "planned_start")
+
+
+def audit_page(
+    engine: Engine,
+    ledger: LedgerClock,
+    request: PageRequest,
+    *,
+    unit: str | None = None,
+    subtree: bool = True,
+    programme: str | None = None,
+    status: str | None = None,
+    as_of: datetime | None = None,
+) -> Page[AuditView]:
+    """Return one page of the audits register: searched in numbers and scopes.
+
+    Raises:
+        RegisterRequestError: the request names an unknown sort key.
+    """
+    c = audits.c
+    with engine.connect() as conn:
+        n = position(ledger, as_of)
+        scope = unit_scope(conn, n, unit, subtree)
+        stmt = select(audits).where(visible(audits, n))
+        if scope is not None:
+            stmt = stmt.where(c.unit.in_(sorted(scope)))
+        if programme is not None:
+            stmt = stmt.where(c.programme == programme)
+        if status is not None:
+            stmt = stmt.where(c.status == status)
+        rows, total = page_rows(
+            conn,
+            stmt,
+            request=request,
+            key=(c.audit_id,),
+            searched=(c.audit_id, c.scope),
+            sorts={
+                "id": c.audit_id,
+                "programme": c.programme,
+                "unit": c.unit,
+                "status": c.status,
+                "planned_start": c.planned_start,
+            },
+        )
+    return Page(tuple(_audit(r) for r in rows), total, request)

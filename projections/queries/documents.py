@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, select
 from ledger.integrity.canonical import JSONValue
 from projections.as_of import LedgerClock, position, visible
 from projections.errors import RecordNotFoundError
+from projections.queries.pages import Page, PageRequest, page_rows
 from projections.queries.rows import (
     dict_rows,
     int_or_zero,
@@ -169,3 +170,48 @@ def document(
             .order_by(document_revisions.c.revision),
         )
     return _document(rows[0], tuple(_revision(r) for r in revs))
+
+
+DOCUMENT_SORTS = ("id", "title", "kind", "unit", "status", "next_review_due")
+
+
+def document_page(
+    engine: Engine,
+    ledger: LedgerClock,
+    request: PageRequest,
+    *,
+    unit: str | None = None,
+    subtree: bool = True,
+    status: str | None = None,
+    as_of: datetime | None = None,
+) -> Page[DocumentView]:
+    """Return one page of the documents register: searched in numbers and titles.
+
+    Raises:
+        RegisterRequestError: the request names an unknown sort key.
+    """
+    c = documents.c
+    with engine.connect() as conn:
+        n = position(ledger, as_of)
+        scope = unit_scope(conn, n, unit, subtree)
+        stmt = select(documents).where(visible(documents, n))
+        if scope is not None:
+            stmt = stmt.where(c.unit.in_(sorted(scope)))
+        if status is not None:
+            stmt = stmt.where(c.status == status)
+        rows, total = page_rows(
+            conn,
+            stmt,
+            request=request,
+            key=(c.doc_id,),
+            searched=(c.doc_id, c.title),
+            sorts={
+                "id": c.doc_id,
+                "title": c.title,
+                "kind": c.kind,
+                "unit": c.unit,
+                "status": c.status,
+                "next_review_due": c.next_review_due,
+            },
+        )
+    return Page(tuple(_document(r) for r in rows), total, request)

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, select
 from ledger.integrity.canonical import JSONValue
 from projections.as_of import LedgerClock, position, visible
 from projections.errors import RecordNotFoundError
+from projections.queries.pages import Page, PageRequest, page_rows
 from projections.queries.rows import (
     dict_rows,
     int_or_zero,
@@ -173,3 +174,52 @@ def finding(
             .order_by(finding_actions.c.action_id),
         )
     return _finding(rows[0], tuple(_action(a) for a in acts))
+
+
+FINDING_SORTS = ("id", "classification", "unit", "status", "due_on", "raised_on")
+
+
+def finding_page(
+    engine: Engine,
+    ledger: LedgerClock,
+    request: PageRequest,
+    *,
+    unit: str | None = None,
+    subtree: bool = True,
+    open_only: bool = False,
+    classification: str | None = None,
+    as_of: datetime | None = None,
+) -> Page[FindingView]:
+    """Return one page of the findings register (without actions): searched in
+    numbers, criteria and descriptions.
+
+    Raises:
+        RegisterRequestError: the request names an unknown sort key.
+    """
+    c = findings.c
+    with engine.connect() as conn:
+        n = position(ledger, as_of)
+        scope = unit_scope(conn, n, unit, subtree)
+        stmt = select(findings).where(visible(findings, n))
+        if scope is not None:
+            stmt = stmt.where(c.unit.in_(sorted(scope)))
+        if open_only:
+            stmt = stmt.where(c.status != "closed")
+        if classification is not None:
+            stmt = stmt.where(c.classification == classification)
+        rows, total = page_rows(
+            conn,
+            stmt,
+            request=request,
+            key=(c.finding_id,),
+            searched=(c.finding_id, c.criterion, c.description),
+            sorts={
+                "id": c.finding_id,
+                "classification": c.classification,
+                "unit": c.unit,
+                "status": c.status,
+                "due_on": c.due_on,
+                "raised_on": c.raised_on,
+            },
+        )
+    return Page(tuple(_finding(r) for r in rows), total, request)

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, select
 
 from projections.as_of import LedgerClock, position, visible
-from projections.errors import RecordNotFoundError
+from projections.errors import RecordNotFoundError, RegisterRequestError
+from projections.queries.pages import Page, PageRequest
 from projections.queries.rows import dict_rows, int_or_zero, text_of, text_or_none
 from projections.queries.units import unit_scope
 from projections.tables import indicator_measurements, indicator_targets, indicators
@@ -192,3 +193,56 @@ def indicator_value(
         if m.period == period:
             return m
     return None
+
+
+INDICATOR_SORTS = ("id", "name", "unit", "status")
+
+
+def indicator_page(
+    engine: Engine,
+    ledger: LedgerClock,
+    request: PageRequest,
+    *,
+    unit: str | None = None,
+    subtree: bool = True,
+    status: str | None = None,
+    as_of: datetime | None = None,
+) -> Page[IndicatorView]:
+    """Return one page of the indicators register: searched in numbers and names.
+
+    An agency has tens to hundreds of indicators, each read with its targets and
+    measurements: the page is cut from the whole register in memory.
+
+    Raises:
+        RegisterRequestError: the request names an unknown sort key.
+    """
+    if request.sort and request.sort not in INDICATOR_SORTS:
+        raise RegisterRequestError(
+            "sort", f"sort by one of {', '.join(sorted(INDICATOR_SORTS))}"
+        )
+    words = [w.lower() for w in request.words]
+    found = [
+        i
+        for i in indicator_list(engine, ledger, unit=unit, subtree=subtree, as_of=as_of)
+        if (status is None or i.status == status)
+        and all(w in i.indicator_id.lower() or w in i.name.lower() for w in words)
+    ]
+    sort = request.sort or "id"
+    found.sort(
+        key=lambda i: (_sort_value(i, sort), i.indicator_id), reverse=request.descending
+    )
+    if request.per_page is not None:
+        start = (request.page - 1) * request.per_page
+        page = found[start : start + request.per_page]
+    else:
+        page = found
+    return Page(tuple(page), len(found), request)
+
+
+def _sort_value(view: IndicatorView, sort: str) -> str:
+    return {
+        "id": view.indicator_id,
+        "name": view.name,
+        "unit": view.unit,
+        "status": view.status,
+    }[sort]

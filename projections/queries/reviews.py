@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select
 from ledger.integrity.canonical import JSONValue
 from projections.as_of import LedgerClock, position, visible
 from projections.errors import RecordNotFoundError
+from projections.queries.pages import Page, PageRequest, page_rows
 from projections.queries.rows import (
     dict_rows,
     int_or_zero,
@@ -91,3 +92,38 @@ def review(
     if not rows:
         raise RecordNotFoundError(f"review {review_id} not found")
     return _review(rows[0])
+
+
+REVIEW_SORTS = ("id", "unit", "held_on")
+
+
+def review_page(
+    engine: Engine,
+    ledger: LedgerClock,
+    request: PageRequest,
+    *,
+    unit: str | None = None,
+    subtree: bool = True,
+    as_of: datetime | None = None,
+) -> Page[ReviewView]:
+    """Return one page of the management reviews: searched in their numbers.
+
+    Raises:
+        RegisterRequestError: the request names an unknown sort key.
+    """
+    c = reviews.c
+    with engine.connect() as conn:
+        n = position(ledger, as_of)
+        scope = unit_scope(conn, n, unit, subtree)
+        stmt = select(reviews).where(visible(reviews, n))
+        if scope is not None:
+            stmt = stmt.where(c.unit.in_(sorted(scope)))
+        rows, total = page_rows(
+            conn,
+            stmt,
+            request=request,
+            key=(c.review_id,),
+            searched=(c.review_id,),
+            sorts={"id": c.review_id, "unit": c.unit, "held_on": c.held_on},
+        )
+    return Page(tuple(_review(r) for r in rows), total, request)
