@@ -191,7 +191,7 @@ def finding_page(
     as_of: datetime | None = None,
 ) -> Page[FindingView]:
     """Return one page of the findings register (without actions): searched in
-    numbers, criteria and descriptions.
+    numbers and descriptions.
 
     Raises:
         RegisterRequestError: the request names an unknown sort key.
@@ -212,7 +212,7 @@ def finding_page(
             stmt,
             request=request,
             key=(c.finding_id,),
-            searched=(c.finding_id, c.criterion, c.description),
+            searched=(c.finding_id, c.description),
             sorts={
                 "id": c.finding_id,
                 "classification": c.classification,

@@ -43,7 +43,7 @@ REGISTERS: dict[
             "due_on": "due_on",
             "raised_on": "raised_on",
         },
-        ("finding_id", "criterion", "description"),
+        ("finding_id", "description"),
     ),
     "audits": (
         q.audit_page,
