@@ -62,6 +62,14 @@ from projections.queries.reviews import (
     review_page,
 )
 from projections.queries.rows import driver_rows
+from projections.queries.tasks import (
+    ActionTask,
+    DocumentTask,
+    MeasurementTask,
+    Tasks,
+    last_ended_period,
+    open_tasks,
+)
 from projections.queries.units import (
     UnitView,
     unit_scope,
@@ -79,10 +87,12 @@ __all__ = [
     "PER_PAGE_MAX",
     "REVIEW_SORTS",
     "SEARCH_MAX",
+    "ActionTask",
     "ActionView",
     "AuditProgress",
     "AuditView",
     "Dashboard",
+    "DocumentTask",
     "DocumentView",
     "DueAction",
     "DueDocument",
@@ -91,6 +101,7 @@ __all__ = [
     "IndicatorTrend",
     "IndicatorView",
     "LedgerClock",
+    "MeasurementTask",
     "MeasurementView",
     "Page",
     "PageRequest",
@@ -98,6 +109,7 @@ __all__ = [
     "RevisionView",
     "RoleView",
     "TargetView",
+    "Tasks",
     "UnitView",
     "UserView",
     "audit",
@@ -115,6 +127,8 @@ __all__ = [
     "indicator_list",
     "indicator_page",
     "indicator_value",
+    "last_ended_period",
+    "open_tasks",
     "position",
     "review",
     "review_list",
