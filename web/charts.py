@@ -17,7 +17,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from html import escape
 
 from projections.queries import IndicatorView, MeasurementView
@@ -157,9 +157,13 @@ class _Scale:
     """Where a period index and a value land in the plot."""
 
     def __init__(self, low: Decimal, high: Decimal, count: int) -> None:
-        # a flat series still gets room above and below
-        pad = (high - low) / 10 if high > low else abs(low) / 10 or Decimal(1)
-        self.low, self.high = low - pad, high + pad
+        if high == low:  # a flat series still gets room above and below
+            low, high = low - (abs(low) / 10 or 1), high + (abs(high) / 10 or 1)
+        self.tick = _nice_step((high - low) / 4)
+        self.low = (low / self.tick).to_integral_value(rounding=ROUND_FLOOR) * self.tick
+        self.high = (high / self.tick).to_integral_value(
+            rounding=ROUND_CEILING
+        ) * self.tick
         self.count = count
         self.step = (WIDTH - _LEFT - _RIGHT) / count
         self.plot_bottom = HEIGHT - _BOTTOM
@@ -172,8 +176,17 @@ class _Scale:
         return self.plot_bottom - share * (self.plot_bottom - _TOP)
 
     def ticks(self) -> list[Decimal]:
-        span = self.high - self.low
-        return [self.low + span * k / 4 for k in range(5)]
+        count = int((self.high - self.low) / self.tick)
+        return [self.low + self.tick * k for k in range(count + 1)]
+
+
+def _nice_step(rough: Decimal) -> Decimal:
+    """The smallest 1, 2 or 5 times a power of ten at least `rough`."""
+    power = Decimal(10) ** rough.adjusted()
+    for factor in (1, 2, 5, 10):
+        if power * factor >= rough:
+            return power * factor
+    return power * 10
 
 
 def _axes(scale: _Scale, periods: Sequence[str], labels: ChartLabels) -> list[str]:

@@ -91,6 +91,8 @@ def test_the_chart_is_valid_svg_named_for_screen_readers() -> None:
     assert not any(el.tag.endswith("script") for el in root.iter())
     texts = {el.text for el in root.iter(f"{SVG}text")}
     assert {"2026-01", "2026-04", "Period", "%", "Measured", "Target"} <= texts
+    ticks = [el.text for el in root.iter(f"{SVG}text") if el.get("dy") == "4"]
+    assert ticks == ["92", "94", "96", "98", "100"]  # round steps around 93.5 .. 99
 
 
 def test_one_point_per_period_and_missed_periods_differ_in_shape_and_colour() -> None:
