@@ -8,9 +8,11 @@ was given, and the manifestation of each e-signature (printed name, time, meanin
 The events are read through the event store's own reads (`read_stream`); only those
 with seq <= n count, n being the ledger size as known at `as_of` (projections.as_of).
 The changes are the difference of the record's state before and after the event,
-folded with the record rules' own fold (ledger.domain); a change event's `old` and
-`new` members are taken as they are, and the first event of a stream lists the facts
-it recorded. Bookkeeping of the fold (stream version, ids, who contributed) is left out.
+folded with the record rules' own fold (ledger.domain), so a correction reads
+"values.2026-03: 94.00 -> 96.00" and a submission "revisions.B.status: drafted ->
+submitted"; a change event's `old`/`new` members the fold does not keep are added
+as they are, and the first event of a stream lists the facts it recorded.
+Bookkeeping of the fold (stream version, ids, who contributed) is left out.
 """
 
 from __future__ import annotations
@@ -68,12 +70,22 @@ class StreamReader(LedgerClock, Protocol):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FieldChange:
-    """One field an event changed: `field` is a dotted path ("title",
-    "revisions.B.status", "actions.A1.done"); `old` is None when it was not set."""
+    """One field an event changed, `old` None when it was not set.
 
-    field: str
+    `path` names the field within the record: ("title",) of a unit or the record
+    itself, ("revisions", "B", "status") of a document's revision B,
+    ("actions", "A1", "done") of a finding's action, ("values", "2026-03") of an
+    indicator's measurement; `field` is the path joined by dots.
+    """
+
+    path: tuple[str, ...]
     old: JSONValue
     new: JSONValue
+
+    @property
+    def field(self) -> str:
+        """The path joined by dots, e.g. "revisions.B.status"."""
+        return ".".join(self.path)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -237,31 +249,38 @@ def _changes(
 
 def _event_changes(
     event: RecordedEvent,
-    before: Mapping[str, JSONValue],
-    after: Mapping[str, JSONValue],
+    before: Mapping[tuple[str, ...], JSONValue],
+    after: Mapping[tuple[str, ...], JSONValue],
 ) -> tuple[FieldChange, ...]:
-    old, new = event.data.get("old"), event.data.get("new")
-    if isinstance(old, Mapping) and isinstance(new, Mapping):
-        return tuple(
-            FieldChange(field=k, old=old.get(k), new=new.get(k))
-            for k in sorted(set(old) | set(new))
-            if old.get(k) != new.get(k)
-        )
+    """The fields that differ after the event; the first event of a stream lists
+    what it recorded, and a change event's `old`/`new` members the fold does not
+    keep are added as they are."""
     if event.version == 1:  # what the record was created with
         return tuple(
-            FieldChange(field=k, old=None, new=v)
-            for k, v in event.data.items()
+            FieldChange(path=(k,), old=None, new=v)
+            for k, v in sorted(event.data.items())
             if k not in _NOT_FACTS and v is not None
         )
-    return tuple(
-        FieldChange(field=k, old=before.get(k), new=after.get(k))
+    changes = [
+        FieldChange(path=k, old=before.get(k), new=after.get(k))
         for k in sorted(set(before) | set(after))
         if before.get(k) != after.get(k)
-    )
+    ]
+    old, new = event.data.get("old"), event.data.get("new")
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        folded = [(c.old, c.new) for c in changes]  # the same change, found by the fold
+        changes += [
+            FieldChange(path=(k,), old=old.get(k), new=new.get(k))
+            for k in sorted(set(old) | set(new))
+            if old.get(k) != new.get(k) and (old.get(k), new.get(k)) not in folded
+        ]
+    return tuple(changes)
 
 
-def _flatten(value: object, prefix: str = "") -> dict[str, JSONValue]:
-    """The leaves of a folded state by dotted path; a blob reference is one leaf."""
+def _flatten(
+    value: object, prefix: tuple[str, ...] = ()
+) -> dict[tuple[str, ...], JSONValue]:
+    """The leaves of a folded state by path; a blob reference is one leaf."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         members: Mapping[str, object] = {
             f.name: getattr(value, f.name) for f in dataclasses.fields(value)
@@ -270,11 +289,11 @@ def _flatten(value: object, prefix: str = "") -> dict[str, JSONValue]:
         members = {str(k): v for k, v in value.items()}
     else:
         return {prefix: _json(value)}
-    flat: dict[str, JSONValue] = {}
+    flat: dict[tuple[str, ...], JSONValue] = {}
     for name, member in members.items():
         if name in _BOOKKEEPING:
             continue
-        flat.update(_flatten(member, f"{prefix}.{name}" if prefix else name))
+        flat.update(_flatten(member, (*prefix, name)))
     return flat
 
 

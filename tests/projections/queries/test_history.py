@@ -8,6 +8,7 @@ import pytest
 
 from ledger.clock import FixedClock
 from ledger.domain import documents as d
+from ledger.domain import indicators as i
 from ledger.domain import users as us
 from ledger.service import Service
 from ledger.store import EventStore
@@ -85,11 +86,11 @@ def test_history_lists_every_event_with_its_changes_and_signature(
     assert created["unit"] == (None, "B1")
 
     revised = {c.field: (c.old, c.new) for c in history.entries[1].changes}
-    assert revised["title"] == (
+    assert revised["revisions.A.title"] == (
         "Control of records",
         "Control of documented information",
     )
-    old_content, new_content = revised["content"]
+    old_content, new_content = revised["revisions.A.content"]
     assert isinstance(old_content, dict)
     assert isinstance(new_content, dict)
     assert old_content["blob"] != new_content["blob"]
@@ -174,3 +175,67 @@ def test_history_gives_the_reason_and_the_name_known_then(
     first = history.entries[0]
     assert first.type == "user.registered"
     assert {c.field for c in first.changes} >= {"user_id", "name", "unit", "email"}
+
+
+def test_a_correction_names_the_period_and_a_target_change_its_reason(
+    service: Service,
+) -> None:
+    store = service.store
+    service.handle(
+        i.DefineIndicator(
+            indicator_id="B1-OTR",
+            unit="B1",
+            owner="dave",
+            name="On-time reports",
+            measure="%",
+            direction="higher_is_better",
+            target="95.00",
+            frequency="monthly",
+            method="count",
+            effective_from="2026-01",
+        ),
+        "mia",
+    )
+    service.handle(
+        i.RecordMeasurement(indicator_id="B1-OTR", period="2026-01", value="94.00"),
+        "dave",
+    )
+    service.handle(
+        i.CorrectMeasurement(
+            indicator_id="B1-OTR",
+            period="2026-01",
+            value="96.00",
+            reason="late returns counted twice",
+        ),
+        "dave",
+    )
+    service.handle(
+        i.ChangeTarget(
+            indicator_id="B1-OTR",
+            target="97.00",
+            effective_from="2026-02",
+            reason="raised objective",
+        ),
+        "mia",
+    )
+    entries = q.record_history(store.engine, store, "indicator/B1-OTR").entries
+    shown = [
+        (e.type, e.actor_name, e.reason, [(c.field, c.old, c.new) for c in e.changes])
+        for e in entries[1:]
+    ]
+    assert shown == [
+        ("indicator.measured", "Dave", None, [("values.2026-01", None, "94.00")]),
+        (
+            "indicator.measurement_corrected",
+            "Dave",
+            "late returns counted twice",
+            [("values.2026-01", "94.00", "96.00")],
+        ),
+        (
+            "indicator.target_changed",
+            "Mia",
+            "raised objective",
+            [("target", "95.00", "97.00")],
+        ),
+    ]
+    assert entries[1].changes[0].path == ("values", "2026-01")
