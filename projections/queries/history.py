@@ -1,7 +1,8 @@
 """A record's full history: one entry per event of its stream, as known at a position.
 
 What the history table of a record page shows: when (recorded and occurred), who
-(the actor and their printed name as the users register knew it at that event),
+(the actor, their printed name and roles as the users register knew them at that
+event),
 what (the event type), the fields it changed from old to new, the reason where one
 was given, and the manifestation of each e-signature (printed name, time, meaning).
 
@@ -32,7 +33,7 @@ from ledger.integrity.envelope import RecordedEvent
 from projections.as_of import LedgerClock, position
 from projections.errors import RecordNotFoundError
 from projections.queries.rows import dict_rows, text_of
-from projections.tables import users
+from projections.tables import user_roles, users
 
 # The fold of each record kind (the stream's prefix): its empty state and its fold.
 _FOLDS: Mapping[str, tuple[Callable[[], Any], Callable[[Any, RecordedEvent], Any]]] = {
@@ -107,6 +108,7 @@ class HistoryEntry:
     type: str
     actor: str
     actor_name: str | None  # from the users register as known at `seq`
+    actor_roles: tuple[tuple[str, str], ...]  # (role, scope unit) held at `seq`
     recorded_at: str
     occurred_at: str
     reason: str | None
@@ -114,6 +116,11 @@ class HistoryEntry:
     changes: tuple[FieldChange, ...]
     signature: SignatureView | None
     data: Mapping[str, JSONValue]  # the event's data without its e-signature
+
+    @property
+    def occurred_differs(self) -> bool:
+        """Whether the business time claimed differs from the time recorded."""
+        return self.occurred_at != self.recorded_at
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,7 +157,9 @@ def record_history(
         raise RecordNotFoundError(f"{stream} not found")
     at = n if n is not None else events[-1].seq
     with engine.connect() as conn:
-        names = _names_by_seq(conn, {e.actor for e in events}, at)
+        actors = {e.actor for e in events}
+        names = _names_by_seq(conn, actors, at)
+        roles = _roles_by_seq(conn, actors, at)
     entries = []
     for event, change in zip(events, _changes(stream, events), strict=True):
         entries.append(
@@ -160,6 +169,12 @@ def record_history(
                 type=event.type,
                 actor=event.actor,
                 actor_name=_name_at(names.get(event.actor, ()), event.seq),
+                actor_roles=tuple(
+                    (role, scope)
+                    for role, scope, valid_from, valid_to in roles.get(event.actor, ())
+                    if valid_from <= event.seq
+                    and (valid_to is None or valid_to > event.seq)
+                ),
                 recorded_at=event.recorded_at,
                 occurred_at=event.occurred_at,
                 reason=_text(event.data.get("reason")),
@@ -210,6 +225,31 @@ def _names_by_seq(
                 int(str(r["valid_from"])),
                 int(str(valid_to)) if valid_to is not None else None,
                 text_of(r["name"]),
+            )
+        )
+    return found
+
+
+def _roles_by_seq(
+    conn: Connection, actors: set[str], n: int
+) -> dict[str, list[tuple[str, str, int, int | None]]]:
+    """Every role version of the actors begun by n: (role, scope, from, to)."""
+    c = user_roles.c
+    rows = dict_rows(
+        conn,
+        select(c.user_id, c.role, c.scope, c.valid_from, c.valid_to)
+        .where(c.user_id.in_(sorted(actors)), c.valid_from <= n)
+        .order_by(c.user_id, c.role, c.scope, c.valid_from),
+    )
+    found: dict[str, list[tuple[str, str, int, int | None]]] = {}
+    for r in rows:
+        valid_to = r["valid_to"]
+        found.setdefault(str(r["user_id"]), []).append(
+            (
+                str(r["role"]),
+                str(r["scope"]),
+                int(str(r["valid_from"])),
+                int(str(valid_to)) if valid_to is not None else None,
             )
         )
     return found

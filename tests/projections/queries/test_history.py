@@ -78,6 +78,8 @@ def test_history_lists_every_event_with_its_changes_and_signature(
         "bob"
     ] * 2
     assert {e.actor_name for e in history.entries} == {"Alice", "Bob"}
+    assert history.entries[0].actor_roles == (("author", "B1"),)
+    assert history.entries[-1].actor_roles == (("approver", "B1"),)
 
     drafted = history.entries[0]
     created = {c.field: (c.old, c.new) for c in drafted.changes}
@@ -120,6 +122,10 @@ def test_history_lists_every_event_with_its_changes_and_signature(
     assert "esig" not in approved.data
     assert all(e.signature is None for e in history.entries[:-1])
     assert approved.recorded_at > drafted.recorded_at
+
+    service.handle(us.GrantRole(user_id="bob", role="approver", scope="B2"), "root")
+    later = q.record_history(service.store.engine, service.store, "document/QP-07")
+    assert later.entries[-1].actor_roles == (("approver", "B1"),)  # as held then
 
 
 def test_history_as_of_an_earlier_position_leaves_later_events_out(
@@ -172,6 +178,8 @@ def test_history_gives_the_reason_and_the_name_known_then(
     assert [(c.field, c.old, c.new) for c in last.changes] == [("active", True, False)]
     assert last.actor == "root"
     assert last.actor_name == "Root Admin"
+    assert ("admin", "HQ") in last.actor_roles
+    assert not last.occurred_differs
     first = history.entries[0]
     assert first.type == "user.registered"
     assert {c.field for c in first.changes} >= {"user_id", "name", "unit", "email"}
