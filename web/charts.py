@@ -205,10 +205,12 @@ def _axes(scale: _Scale, periods: Sequence[str], labels: ChartLabels) -> list[st
             f'<text x="{_LEFT - 6}" y="{y}" dy="4">{_esc(_tick_text(tick))}</text>'
         )
     parts.append("</g>")
-    every = math.ceil(len(periods) / _MAX_X_LABELS)
+    # as many period labels as fit side by side, counted back from the latest
+    room = (WIDTH - _LEFT - _RIGHT) // (max(map(_text_width, periods)) + 10)
+    every = math.ceil(len(periods) / max(1, min(room, _MAX_X_LABELS)))
     parts.append('<g class="x-ticks" text-anchor="middle">')
     for i, period in enumerate(periods):
-        if i % every == 0 or i == len(periods) - 1:
+        if (len(periods) - 1 - i) % every == 0:
             parts.append(
                 f'<text x="{_fmt(scale.x(i))}" y="{bottom + 16}">{_esc(period)}</text>'
             )
@@ -271,20 +273,32 @@ def _marker(point: ChartPoint, x: float, y: float, labels: ChartLabels) -> str:
 
 
 def _legend(labels: ChartLabels) -> list[str]:
-    y = HEIGHT - 14
-    return [
-        f'<g class="legend" transform="translate({_LEFT} {y})">'
+    """Value line, target line and missed marker, each with its word, side by side."""
+    swatches = (
         f'<line x1="0" y1="0" x2="24" y2="0" stroke="{_VALUE}" stroke-width="2"/>'
-        f'<circle cx="12" cy="0" r="4" fill="{_VALUE}"/>'
-        f'<text x="30" y="4">{_esc(labels.value)}</text>'
-        f'<line x1="150" y1="0" x2="174" y2="0" stroke="{_TARGET}" stroke-width="2"'
-        ' stroke-dasharray="6 4"/>'
-        f'<text x="180" y="4">{_esc(labels.target)}</text>'
-        f'<path d="M312 -6L318 4L306 4Z" fill="{_MISSED}" stroke="{_INK}"'
-        ' stroke-width="1"/>'
-        f'<text x="324" y="4">{_esc(labels.missed)}</text>'
-        "</g>"
-    ]
+        f'<circle cx="12" cy="0" r="4" fill="{_VALUE}"/>',
+        f'<line x1="0" y1="0" x2="24" y2="0" stroke="{_TARGET}" stroke-width="2"'
+        ' stroke-dasharray="6 4"/>',
+        f'<path d="M12 -6L18 4L6 4Z" fill="{_MISSED}" stroke="{_INK}"'
+        ' stroke-width="1"/>',
+    )
+    parts = [f'<g class="legend" transform="translate({_LEFT} {HEIGHT - 14})">']
+    x = 0
+    for swatch, word in zip(
+        swatches, (labels.value, labels.target, labels.missed), strict=True
+    ):
+        parts.append(
+            f'<g transform="translate({x} 0)">{swatch}'
+            f'<text x="30" y="4">{_esc(word)}</text></g>'
+        )
+        x += 30 + _text_width(word) + 28
+    parts.append("</g>")
+    return ["".join(parts)]
+
+
+def _text_width(text: str) -> int:
+    """About how wide `text` is at 12 px: CJK characters are square, others narrower."""
+    return sum(12 if ord(ch) >= 0x2E80 else 7 for ch in text)
 
 
 def _verdict(point: ChartPoint, labels: ChartLabels) -> str:

@@ -8,7 +8,7 @@ from itertools import pairwise
 
 import pytest
 
-from projections.queries import MeasurementView
+from projections.queries import IndicatorView, MeasurementView
 from web.charts import ChartLabels, ChartPoint, chart_points, trend_rows, trend_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -190,3 +190,39 @@ def test_the_table_beside_the_chart_has_the_same_numbers() -> None:
     ]
     flat = trend_rows([ChartPoint(period="2026", value="3")], LABELS)
     assert (flat[0].target, flat[0].verdict, flat[0].missed) == ("", "No target", False)
+
+
+def test_three_years_of_months_keep_every_point_and_a_readable_axis() -> None:
+    months = [f"{2024 + k // 12}-{k % 12 + 1:02d}" for k in range(36)]
+    view = IndicatorView(
+        indicator_id="B1-OTR",
+        unit="B1",
+        owner="dave",
+        name="按时上报率",
+        measure="%",
+        direction="higher_is_better",
+        frequency="monthly",
+        method="count",
+        target="95.00",
+        effective_from="2024-01",
+        status="active",
+        retired_reason=None,
+        since_seq=1,
+        measurements=tuple(
+            _measured(m, f"{90 + k % 10}.00", "95.00", 90 + k % 10 >= 95)
+            for k, m in enumerate(months)
+        ),
+    )
+    points = chart_points(view)
+    assert [p.period for p in points] == months
+    root = _parse(trend_svg(points, LABELS, chart_id="long"))
+    assert len(_points(root)) == 36
+    assert len([p for p in _points(root) if "missed" in _class(p)]) == 20
+    axis = root.find(f"{SVG}g[@class='x-ticks']")
+    assert axis is not None
+    shown = [t.text for t in axis]
+    assert len(shown) <= 12
+    assert shown[-1] == "2026-12"  # the latest period is always labelled
+    xs = [float(t.get("x", "0")) for t in axis]
+    gaps = [b - a for a, b in pairwise(xs)]
+    assert min(gaps) >= 7 * len("2026-12")  # labels never overlap
