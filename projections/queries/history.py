@@ -126,7 +126,7 @@ class HistoryEntry:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RecordHistory:
     stream: str
-    size: int  # the ledger position the history was read at
+    size: int  # the position read at: n, or the stream's last seq when read now
     entries: tuple[HistoryEntry, ...]  # oldest first, by seq
 
     @property
