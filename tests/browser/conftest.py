@@ -64,6 +64,17 @@ CHEAP_SCRYPT = (
     2**10
 )  # the demo's passwords, hashed fast; the stored hash names its cost
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# Chromium reaches out to nothing but the test server: no updates, sync or reports.
+QUIET_CHROMIUM = [
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-domain-reliability",
+    "--disable-client-side-phishing-detection",
+    "--disable-sync",
+    "--disable-quic",
+    "--disable-gpu",
+    "--no-first-run",
+]
 CSP_MARK = "qms-csp-violation "
 # Reports every CSP violation of the page to the console (run before the page's own
 # scripts; Playwright injects it, so the page's CSP does not apply to it).
@@ -120,7 +131,9 @@ def playwright(chromium_path: str) -> Iterator[Playwright]:
 @pytest.fixture(scope="session")
 def browser(playwright: Playwright, chromium_path: str) -> Iterator[Browser]:
     """One headless Chromium for the session (never downloaded: Debian's own)."""
-    launched = playwright.chromium.launch(executable_path=chromium_path, headless=True)
+    launched = playwright.chromium.launch(
+        executable_path=chromium_path, headless=True, args=QUIET_CHROMIUM
+    )
     try:
         yield launched
     finally:
