@@ -87,6 +87,7 @@ CSP_LISTENER = (
 )
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark the tests of this folder `browser` and keep them on one xdist worker."""
     for item in items:
