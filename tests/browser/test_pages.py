@@ -137,3 +137,16 @@ def test_a_csp_violation_is_reported(
     with page_log.expect_violation(page):
         page.goto("/csp-check")
     assert [v["directive"] for v in page_log.csp_violations] == ["style-src-attr"]
+
+
+def test_axe_finds_a_wcag_violation(page: Page, axe_check: AxeCheck) -> None:
+    # An image without a text alternative, an unlabelled field: WCAG 1.1.1 and 4.1.2.
+    page.set_content(
+        '<!doctype html><html lang="en"><title>axe</title><main>'
+        '<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">'
+        '<input type="text"></main></html>'
+    )
+    with pytest.raises(AssertionError) as failed:
+        axe_check(page)
+    assert "image-alt" in str(failed.value)
+    assert "label" in str(failed.value)
