@@ -60,9 +60,8 @@ if TYPE_CHECKING:
 HERE = Path(__file__).parent
 OUTPUT = HERE / "output"
 ORIGIN = "browser.test.example/ledger"
-CHEAP_SCRYPT = (
-    2**10
-)  # the demo's passwords, hashed fast; the stored hash names its cost
+# The demo's passwords are hashed fast; each stored hash names its own cost.
+CHEAP_SCRYPT = 2**10
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 # Chromium reaches out to nothing but the test server: no updates, sync or reports.
 QUIET_CHROMIUM = [
