@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 export QMS_INSTANCE ?= $(CURDIR)/instance
 
-.PHONY: install run test lint typecheck layers pytest bench clean
+.PHONY: install run test lint typecheck layers pytest test-browser bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ pytest: install
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 test: lint typecheck layers pytest
+
+# The browser tests alone: Debian's chromium and fonts-noto-cjk (`.ci/run` installs them).
+test-browser: install
+	$(BIN)/pytest -m browser tests/browser
 
 bench: install
 	$(PY) -m bench
