@@ -17,6 +17,7 @@ from flask import (
     Request,
     Response,
     current_app,
+    has_request_context,
     jsonify,
     redirect,
     request,
@@ -68,11 +69,11 @@ class _SessionInterface(SecureCookieSessionInterface):
     """The signed session cookie: `Secure` and `__Host-` whenever served over https."""
 
     def get_cookie_name(self, app: Flask) -> str:
-        secure = _secure(app, request if request else None)
+        secure = _secure(app, request if has_request_context() else None)
         return ("__Host-" if secure else "") + SESSION_COOKIE
 
     def get_cookie_secure(self, app: Flask) -> bool:
-        return _secure(app, request if request else None)
+        return _secure(app, request if has_request_context() else None)
 
 
 def create_app(

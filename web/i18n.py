@@ -21,8 +21,9 @@ from babel.dates import format_datetime as babel_format_datetime
 from babel.dates import get_timezone_name
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, current_app, request
-from flask_babel import Babel, get_locale
+from babel.support import NullTranslations, Translations
+from flask import Flask, current_app, has_request_context, request
+from flask_babel import Babel, Domain, get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
@@ -51,6 +52,25 @@ def select_locale() -> str:
     """Return the reader's language: the cookie of the switch, else zh_CN."""
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     return chosen if chosen in LOCALES else DEFAULT_LOCALE
+
+
+class _CatalogueDomain(Domain):  # type: ignore[misc]  # flask_babel has no type hints
+    """Translations looked up by catalogue name (zh_CN, en).
+
+    Babel parses zh_CN as zh_Hans_CN, and gettext would look for a folder of that
+    name; the catalogues are named as translators know them.
+    """
+
+    def get_translations(self) -> NullTranslations:
+        if not has_request_context():
+            return NullTranslations()
+        name = locale_code()
+        found = self.cache.get(name)
+        if not isinstance(found, NullTranslations):
+            found = self.cache[name] = Translations.load(
+                str(TRANSLATIONS), [name], "messages"
+            )
+        return found
 
 
 def select_timezone() -> str:
@@ -84,19 +104,24 @@ def init_i18n(app: Flask, timezone: str) -> Babel:
     app.config["BABEL_DEFAULT_TIMEZONE"] = timezone
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
     babel = Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    babel.domain_instance = _CatalogueDomain()
+    app.jinja_env.add_extension("jinja2.ext.do")
     app.add_template_filter(when, "when")
     app.add_template_filter(day, "day")
     app.add_template_global(zone_name, "zone_name")
     app.add_template_global(locale_code, "locale_code")
     app.add_template_global(html_lang, "html_lang")
-    app.add_template_global(LANGUAGE_NAMES, "language_names")
-    app.add_template_global(ROLE_NAMES, "role_names")
+    app.jinja_env.globals["language_names"] = LANGUAGE_NAMES
+    app.jinja_env.globals["role_names"] = ROLE_NAMES
     return babel
 
 
 def locale_code() -> str:
     """Return the reader's locale as a catalogue name (zh_CN or en)."""
-    return str(get_locale() or DEFAULT_LOCALE)
+    locale = get_locale()
+    if locale is None or locale.language == "zh":
+        return DEFAULT_LOCALE
+    return "en"
 
 
 def html_lang() -> str:

@@ -22,7 +22,9 @@ from projections.tables import create_all
 from tests.support.service import build_service, secret
 from web.app import create_app
 
-_TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+_TOKEN = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
+)
 
 
 def csrf_token(page: TestResponse) -> str:
@@ -32,7 +34,9 @@ def csrf_token(page: TestResponse) -> str:
     return found.group(1) or found.group(2)
 
 
-def sign_in(client: FlaskClient, user_id: str, password: str | None = None) -> TestResponse:
+def sign_in(
+    client: FlaskClient, user_id: str, password: str | None = None
+) -> TestResponse:
     """Sign in through the form; return the response to the POST."""
     page = client.get("/login")
     return client.post(

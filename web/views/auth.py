@@ -22,13 +22,14 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from web.auth import (
     SignedIn,
     account_key,
     address_key,
     current_sessions,
+    login_required,
     signed_in,
 )
 from web.forms import LoginForm
@@ -120,7 +121,7 @@ def login() -> ResponseReturnValue:
 
 
 @bp.route("/logout", methods=["POST"])
-@login_required  # type: ignore[misc]  # flask_login has no type hints
+@login_required
 def logout() -> ResponseReturnValue:
     """End the session on the server and in the browser."""
     if isinstance(current_user, SignedIn):

@@ -9,11 +9,11 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from werkzeug.exceptions import Forbidden
 
 from ledger.errors import ConcurrencyError, EventRejectedError, NotAuthorizedError
-from web.auth import SignedIn, account_key, current_sessions
+from web.auth import SignedIn, account_key, current_sessions, login_required
 from web.forms import PasswordChangeForm
 from web.views.auth import start_session
 from web.wiring import current_wiring
@@ -42,14 +42,14 @@ def _page(form: PasswordChangeForm, status: int = 200) -> ResponseReturnValue:
 
 
 @bp.route("", methods=["GET"])
-@login_required  # type: ignore[misc]  # flask_login has no type hints
+@login_required
 def index() -> ResponseReturnValue:
     """The person's own page."""
     return _page(PasswordChangeForm())
 
 
 @bp.route("/password", methods=["POST"])
-@login_required  # type: ignore[misc]  # flask_login has no type hints
+@login_required
 def change_password() -> ResponseReturnValue:
     """Change one's own password; a fresh session after it."""
     person = _person()
