@@ -13,7 +13,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	touch $@
 
+# The web catalogues: compiled from the .po files, which are the ones kept in git.
 install: $(VENV)/.installed
+	$(BIN)/pybabel compile -d web/translations -D messages --statistics
 
 # First start: the demo initializes a new ledger with two years of history.
 run: install
@@ -21,6 +23,12 @@ run: install
 	$(BIN)/qms init
 	$(BIN)/qms verify
 	$(BIN)/qms status
+	@echo "Demo logins (made by 'qms demo', seed 1): the password of every person is demo-<user id>:"
+	@echo "  admin / demo-admin (administrator)   hq.manager / demo-hq.manager   hq.author / demo-hq.author"
+	@echo "  hq.approver / demo-hq.approver       hq.auditor1 / demo-hq.auditor1 hq.certifier / demo-hq.certifier"
+	@echo "  bj.author / demo-bj.author           bj.approver / demo-bj.approver bj.owner / demo-bj.owner   bj.manager / demo-bj.manager"
+	@echo "  (the same for the bureaus sh, gz, cd, wh, xa)"
+	$(BIN)/qms serve --host 127.0.0.1 --port 5000
 
 lint: install
 	$(BIN)/ruff format --check .

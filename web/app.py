@@ -1,38 +1,141 @@
-"""The Flask application factory: the ledger's settings, its store, and `GET /healthz`.
+"""The Flask application factory: settings, wiring, sign-in, languages, pages, headers.
 
-The settings are the ledger's own (`LedgerSettings`, read from the QMS_* environment).
-The store is opened without the service key: the application only reads so far.
+The settings are the ledger's own (`LedgerSettings`, read from the QMS_* environment)
+plus the web layer's: QMS_SECRET_KEY (generated into the instance folder when unset),
+QMS_TIMEZONE (default Asia/Shanghai) and QMS_HTTPS (cookies `Secure` with the
+`__Host-` prefix; they are also whenever a request comes over https).
 """
 
 from __future__ import annotations
 
-from flask import Flask, current_app, jsonify
-from flask.typing import ResponseReturnValue
+import os
+from collections.abc import Mapping
+from typing import Any
 
+from flask import (
+    Flask,
+    Request,
+    Response,
+    current_app,
+    has_request_context,
+    jsonify,
+    redirect,
+    request,
+    url_for,
+)
+from flask.sessions import SecureCookieSessionInterface
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from flask_wtf.csrf import CSRFProtect
+
+from ledger.clock import Clock
 from ledger.errors import LedgerError
 from ledger.settings import LedgerSettings
-from ledger.store import EventStore, create_engine_for
+from ledger.store import EventStore
 from ledger.store.engine import require_ledger
+from web.auth import Sessions, init_login
+from web.errors import register_errors
+from web.i18n import init_i18n
+from web.views import auth, me
+from web.wiring import (
+    STORE_EXTENSION,
+    https_setting,
+    secret_key,
+    timezone_setting,
+    wire,
+)
 
-STORE_EXTENSION = "qms.store"  # the key of the store in `Flask.extensions`
+__all__ = ["STORE_EXTENSION", "create_app", "current_store"]
+
+SESSION_COOKIE = "qms-session"
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
 
 
-def create_app(settings: LedgerSettings | None = None) -> Flask:
+def _secure(app: Flask, req: Request | None) -> bool:
+    return bool(app.config["QMS_HTTPS"]) or bool(req is not None and req.is_secure)
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """The signed session cookie: `Secure` and `__Host-` whenever served over https."""
+
+    def get_cookie_name(self, app: Flask) -> str:
+        secure = _secure(app, request if has_request_context() else None)
+        return ("__Host-" if secure else "") + SESSION_COOKIE
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return _secure(app, request if has_request_context() else None)
+
+
+def create_app(
+    settings: LedgerSettings | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    clock: Clock | None = None,
+    config: Mapping[str, Any] | None = None,
+    scrypt_n: int | None = None,
+) -> Flask:
     """Return the application for the ledger `settings` name (default: from the environment).
 
-    Nothing is read from the database here: a ledger that is not reachable yet
-    shows as such on `/healthz`.
+    `environ` (default: os.environ) gives the web settings; `clock`, `config` and
+    `scrypt_n` are for tests. Nothing is read from the database here: a ledger that
+    is not reachable yet shows as such on `/healthz`.
 
     Raises:
         ConfigError: a setting is malformed, or the database URL names another database.
     """
-    settings = settings or LedgerSettings.from_env()
+    env = dict(os.environ if environ is None else environ)
+    settings = settings or LedgerSettings.from_env(env)
     app = Flask(__name__)
     app.config["QMS_ORIGIN"] = settings.origin
-    engine = create_engine_for(settings.database_url)
-    app.extensions[STORE_EXTENSION] = EventStore(engine, None, settings.origin)
+    app.config["QMS_HTTPS"] = https_setting(env)
+    app.config.update(
+        SECRET_KEY=secret_key(settings, env),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_PATH="/",  # the __Host- prefix requires Path=/ and no Domain
+        SESSION_COOKIE_DOMAIN=None,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+    )
+    app.config.update(config or {})
+    app.session_interface = _SessionInterface()
+    wiring = wire(app, settings, clock=clock, scrypt_n=scrypt_n)
+    init_login(app, Sessions(wiring.store.engine, wiring.clock))
+    init_i18n(app, timezone_setting(env))
+    CSRFProtect(app)
+    register_errors(app)
     app.add_url_rule("/healthz", "healthz", healthz, methods=["GET"])
+    app.add_url_rule("/", "index", index, methods=["GET"])
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(me.bp)
+    app.after_request(security_headers)
     return app
+
+
+def security_headers(response: Response) -> Response:
+    """Put the security headers on every response; pages of a person are not cached."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def index() -> ResponseReturnValue:
+    """The start page: the person's own page, or sign in."""
+    if current_user.is_authenticated:
+        return redirect(url_for("me.index"))
+    return redirect(url_for("auth.login"))
 
 
 def current_store() -> EventStore:

@@ -1,7 +1,7 @@
 """The `qms` entry point: the composition root of the command line.
 
 It puts the ledger's commands, the read side's `rebuild` and `report`, and the
-application's `init` and `demo` side by side under one `qms` group, and wires the
+application's `init`, `demo` and `serve` side by side under one `qms` group, and wires the
 inline projections into the service.
 """
 
@@ -11,6 +11,7 @@ import secrets
 import sys
 
 import click
+from flask import Flask
 
 from ledger.cli import (
     LedgerContext,
@@ -30,6 +31,7 @@ from ledger.store import EventStore
 from projections.cli import make_group
 from projections.runner import InlineProjector
 from projections.tables import create_all
+from web.app import STORE_EXTENSION, create_app
 from web.demo import SIZES, demo_password, demo_start, fill_demo
 
 
@@ -150,6 +152,61 @@ def demo(seed: int, size: str) -> None:
     )
 
 
+def _gunicorn(app: Flask, host: str, port: int, workers: int) -> bool:
+    """Serve `app` with gunicorn; return False when gunicorn is not installed."""
+    try:
+        from gunicorn.app.base import BaseApplication  # optional at run time
+    except ImportError:
+        return False
+
+    def post_fork(server: object, worker: object) -> None:
+        # A connection opened before the fork must not be shared by the workers.
+        app.extensions[STORE_EXTENSION].engine.dispose(close=False)
+
+    class Server(BaseApplication):  # type: ignore[misc]  # gunicorn has no type hints
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("post_fork", post_fork)
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("forwarded_allow_ips", "127.0.0.1")
+
+        def load(self) -> Flask:
+            return app
+
+    Server().run()
+    return True
+
+
+@click.command("serve")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on."
+)
+@click.option(
+    "--port", type=int, default=5000, show_default=True, help="Port to listen on."
+)
+@click.option(
+    "--workers",
+    type=int,
+    default=2,
+    show_default=True,
+    help="gunicorn worker processes.",
+)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the web application: gunicorn when installed, else Flask's development server."""
+    ctx = _ledger_context()
+    ctx.store()  # the ledger must exist and its origin match QMS_ORIGIN
+    ctx.close()
+    app = create_app(ctx.settings)
+    click.echo(f"serving the ledger {ctx.settings.origin} on http://{host}:{port}/")
+    if not _gunicorn(app, host, port, workers):
+        click.echo(
+            "gunicorn is not installed: Flask's development server, one process",
+            err=True,
+        )
+        app.run(host=host, port=port)
+
+
 def build_cli() -> click.Group:
     """Return the `qms` group with every layer's commands."""
 
@@ -163,6 +220,7 @@ def build_cli() -> click.Group:
         qms.add_command(command, name)
     qms.add_command(init, "init")
     qms.add_command(demo, "demo")
+    qms.add_command(serve, "serve")
     return qms
 
 

@@ -1,0 +1,1 @@
+"""The application's pages: one Blueprint per area."""
