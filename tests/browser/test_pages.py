@@ -54,10 +54,6 @@ def test_healthz_shows_the_demo_ledger(
     assert page_log.errors == []
 
 
-@pytest.mark.xfail(
-    reason="the security headers come with the application's core (issue 11, item 1); "
-    "remove this mark when they are on every response",
-)
 def test_every_page_sends_the_content_security_policy(
     page: Page, live_server: LiveServer
 ) -> None:
