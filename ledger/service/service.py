@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 
 from ledger.clock import Clock, SystemClock
 from ledger.domain import Command, signoffs, users
+from ledger.errors import ConcurrencyError
 from ledger.integrity.envelope import RecordedEvent
 from ledger.integrity.signing import SCRYPT_N, SigningKey
 from ledger.service.batch import BATCH_EVENTS, BatchItem, CommandBatch
@@ -63,6 +64,7 @@ class Service:
         command_id: str | None = None,
         session: SigningSession | None = None,
         projectors: Sequence[Projector] | None = None,
+        expected_version: int | None = None,
     ) -> list[RecordedEvent]:
         """Authorize and record `command` on behalf of `actor`; return the events.
 
@@ -70,7 +72,9 @@ class Service:
         their e-signature; an open `session` of the actor (`signing_session`) stands
         for it in later signings. A `command_id` seen before returns that command's
         events and records nothing. `projectors` replace the service's own for this
-        command's append (a batch passes its own).
+        command's append (a batch passes its own). `expected_version` is the version
+        of the record's stream the actor saw (0: none yet); a record that moved on
+        since is refused.
 
         Raises:
             NotAuthorizedError: the actor may not do this (role, unit, segregation of
@@ -78,7 +82,8 @@ class Service:
             EventRejectedError: a record rule or the event schema is broken; the
                 messages name the fields.
             NotFoundError: the record does not exist.
-            ConcurrencyError: the record changed meanwhile; reload and retry.
+            ConcurrencyError: the record changed meanwhile (or since
+                `expected_version`); reload and retry.
             StorageError: the database failed.
         """
         if command_id is not None:
@@ -88,6 +93,10 @@ class Service:
         directory = self.directory()
         roles, rules = command_rules(directory, command, actor)
         state, version = self.pipeline.load(rules, command.stream)
+        if expected_version is not None and version != expected_version:
+            raise ConcurrencyError(
+                f"{command.stream} is at version {version}, not {expected_version}"
+            )
         authorize(directory, command, state, actor, roles)
         new_key = (
             SigningKey.generate()

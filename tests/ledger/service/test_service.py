@@ -748,3 +748,17 @@ def test_role_matrix_refuses_and_stores_nothing(
         "mia",
     )
     refused(service, NotAuthorizedError, command, actor)
+
+
+def test_a_command_on_a_version_the_actor_did_not_see_is_refused(
+    store: EventStore, clock: FixedClock
+) -> None:
+    service = build_service(store, clock)
+    service.handle(draft(store, "QP-07"), "alice")
+    version = store.stream_version("document/QP-07")
+    before = store.size()
+    with pytest.raises(ConcurrencyError, match="is at version 1, not 0"):
+        service.handle(d.SubmitDocument(doc_id="QP-07"), "alice", expected_version=0)
+    assert store.size() == before
+    service.handle(d.SubmitDocument(doc_id="QP-07"), "alice", expected_version=version)
+    assert store.stream_version("document/QP-07") == version + 1
