@@ -224,3 +224,32 @@ def test_the_language_switch_never_redirects_off_the_site(client: FlaskClient) -
         response = client.get("/language", query_string={"lang": "en", "next": target})
         assert response.status_code == 302
         assert response.headers["Location"] == "/login"
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_and_scheme_count(
+    people_store: EventStore, signer: SigningKey, clock: FixedClock, tmp_path: Path
+) -> None:
+    app = make_web_app(
+        people_store, signer, clock, tmp_path / "instance", {"QMS_PROXY_HOPS": "1"}
+    )
+    try:
+        office = app.test_client()
+        office.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.9"
+        for n in range(20):
+            sign_in(office, f"user{n // 4}", "wrong-password")
+        assert sign_in(office, "mia").status_code == 429
+        home = app.test_client()
+        home.environ_base["HTTP_X_FORWARDED_FOR"] = "198.51.100.7"
+        assert sign_in(home, "mia").status_code == 302
+        secure = app.test_client().get("/login", headers={"X-Forwarded-Proto": "https"})
+        assert secure.headers["Set-Cookie"].startswith("__Host-qms-session=")
+    finally:
+        app.extensions["qms.store"].engine.dispose()
+
+
+def test_without_trusted_proxies_forwarded_headers_are_ignored(
+    client: FlaskClient,
+) -> None:
+    client.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.9"
+    response = client.get("/login", headers={"X-Forwarded-Proto": "https"})
+    assert response.headers["Set-Cookie"].startswith("qms-session=")
