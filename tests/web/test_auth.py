@@ -19,14 +19,14 @@ from tests.support.webapp import (
     client,
     csrf_token,
     make_web_app,
+    people_signer,
     people_store,
+    people_template,
     sign_in,
     web_app,
 )
 
-__all__ = ["client", "people_store", "web_app"]
-
-pytestmark = pytest.mark.parametrize("engine_url", ["sqlite"], indirect=True)
+__all__ = ["client", "people_signer", "people_store", "people_template", "web_app"]
 
 COOKIE = "qms-session"
 
@@ -166,12 +166,12 @@ def test_failures_from_one_address_lock_that_address_for_every_account(
 
 def test_the_limit_holds_across_workers_sharing_the_database(
     people_store: EventStore,
-    signer: SigningKey,
+    people_signer: SigningKey,
     clock: FixedClock,
     tmp_path: Path,
 ) -> None:
-    first = make_web_app(people_store, signer, clock, tmp_path / "instance")
-    second = make_web_app(people_store, signer, clock, tmp_path / "instance")
+    first = make_web_app(people_store, people_signer, clock, tmp_path / "instance")
+    second = make_web_app(people_store, people_signer, clock, tmp_path / "instance")
     try:
         for _ in range(5):
             sign_in(first.test_client(), "alice", "wrong-password")

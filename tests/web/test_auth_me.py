@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from markupsafe import Markup
 
-from tests.support.webapp import client, people_store, sign_in, web_app
+from tests.support.webapp import (
+    client,
+    people_signer,
+    people_store,
+    people_template,
+    sign_in,
+    web_app,
+)
 from web.auth import SignedIn
 from web.views.me import add_task_section
 
-__all__ = ["client", "people_store", "web_app"]
-
-pytestmark = pytest.mark.parametrize("engine_url", ["sqlite"], indirect=True)
+__all__ = ["client", "people_signer", "people_store", "people_template", "web_app"]
 
 
 def test_the_own_page_shows_no_task_section_while_no_area_adds_one(
