@@ -297,6 +297,7 @@ class SignedIn:
     unit_name_zh: str
     unit_name_en: str
     roles: tuple[tuple[str, str], ...]
+    must_change: bool = False  # still the temporary password of an administrator
 
     is_authenticated = True
     is_active = True
@@ -316,7 +317,8 @@ def current_sessions() -> Sessions:
 
 def signed_in(token: str, user_id: str) -> SignedIn | None:
     """Return the person `user_id` as the read models know them, or None."""
-    store = current_wiring().store
+    wiring = current_wiring()
+    store = wiring.store
     try:
         person = queries.user(store.engine, store, user_id)
     except RecordNotFoundError:
@@ -333,6 +335,7 @@ def signed_in(token: str, user_id: str) -> SignedIn | None:
         unit_name_zh=unit.name_zh if unit else person.unit,
         unit_name_en=unit.name_en if unit else person.unit,
         roles=tuple((r.role, r.scope) for r in person.roles),
+        must_change=wiring.service().vault.must_change(user_id),
     )
 
 

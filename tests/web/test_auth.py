@@ -322,3 +322,28 @@ def test_a_temporary_password_leads_to_choosing_ones_own(
     assert _change(client, TEMP, "my-own-password").status_code == 302
     assert people_store.size() > size  # a new e-signature key under her own password
     assert "您仍在使用管理员给您的临时密码" not in _text(client, "/me")
+
+
+def test_with_a_temporary_password_other_pages_wait_for_ones_own(
+    web_app: Flask, client: FlaskClient, people_store: EventStore, clock: FixedClock
+) -> None:
+    web_app.add_url_rule("/elsewhere", "elsewhere", lambda: "elsewhere")
+    Service(
+        people_store, projectors=[InlineProjector()], clock=clock, scrypt_n=2**10
+    ).handle(
+        us.RegisterUser(
+            user_id="newbie",
+            name="New Person",
+            unit="B1",
+            email="newbie@example.org",
+            temporary_password=TEMP,
+        ),
+        "root",
+    )
+    sign_in(client, "newbie", TEMP)
+    assert client.get("/elsewhere").headers["Location"] == "/me"
+    _change(client, TEMP, "my-own-password")
+    assert client.get("/elsewhere").get_data(as_text=True) == "elsewhere"
+    other = web_app.test_client()
+    sign_in(other, "alice")
+    assert other.get("/elsewhere").status_code == 200

@@ -29,7 +29,7 @@ from tests.support.webapp import (
     sign_in,
     web_app,
 )
-from web.i18n import TRANSLATIONS, compile_catalogues, when
+from web.i18n import TRANSLATIONS, compile_catalogues, day, when
 
 __all__ = ["client", "people_signer", "people_store", "people_template", "web_app"]
 
@@ -266,3 +266,13 @@ def test_a_signed_in_person_keeps_the_language_after_a_password_change(
         },
     )
     assert "Your password has been changed." in client.get("/me").get_data(as_text=True)
+
+
+def test_dates_are_written_in_the_readers_language(web_app: Flask) -> None:
+    late = datetime(2026, 6, 30, 17, 0, tzinfo=UTC)  # 1 July in Beijing
+    with web_app.test_request_context("/"):
+        assert day("2026-06-30") == "2026年6月30日"
+        assert day(late) == "2026年7月1日"
+    with web_app.test_request_context("/", headers={"Cookie": "qms_lang=en"}):
+        assert day("2026-06-30") == "30 Jun 2026"
+        assert day("2026-06-30T17:00:00Z") == "1 Jul 2026"

@@ -98,7 +98,7 @@ def login() -> ResponseReturnValue:
                 sessions.succeed(keys[0])
                 person = start_session(user_id)
                 if person is not None:
-                    if service.vault.must_change(user_id):
+                    if person.must_change:
                         flash(_("Choose your own password before you go on."), "info")
                         return redirect(url_for("me.index"))
                     return redirect(

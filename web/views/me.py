@@ -15,6 +15,7 @@ from flask import (
     flash,
     redirect,
     render_template,
+    request,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -56,9 +57,35 @@ def _person() -> SignedIn:
     return current_user
 
 
+# What a person with a temporary password may still open: everything else sends
+# them to choose their own password first.
+_BEFORE_OWN_PASSWORD = frozenset(
+    {
+        "me.index",
+        "me.change_password",
+        "auth.login",
+        "auth.logout",
+        "auth.language",
+        "static",
+        "healthz",
+    }
+)
+
+
+@bp.before_app_request
+def own_password_first() -> ResponseReturnValue | None:
+    """Send a person who still has a temporary password to their own page."""
+    if request.endpoint is None or request.endpoint in _BEFORE_OWN_PASSWORD:
+        return None
+    if isinstance(current_user, SignedIn) and current_user.must_change:
+        flash(_("Choose your own password before you go on."), "info")
+        return redirect(url_for("me.index"))
+    return None
+
+
 def _page(form: PasswordChangeForm, status: int = 200) -> ResponseReturnValue:
     person = _person()
-    must_change = current_wiring().service().vault.must_change(person.user_id)
+    must_change = person.must_change
     # Open tasks (documents to review, actions owned, measurements due) are
     # sections the areas that own those records add (add_task_section); until
     # they exist the page shows none rather than anything made up.
