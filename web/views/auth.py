@@ -11,6 +11,7 @@ import math
 
 from flask import (
     Blueprint,
+    current_app,
     flash,
     make_response,
     redirect,
@@ -145,6 +146,6 @@ def language() -> ResponseReturnValue:
             max_age=ONE_YEAR,
             httponly=True,
             samesite="Lax",
-            secure=request.is_secure,
+            secure=request.is_secure or bool(current_app.config["QMS_HTTPS"]),
         )
     return response
