@@ -2,8 +2,10 @@
 
 The settings are the ledger's own (`LedgerSettings`, read from the QMS_* environment)
 plus the web layer's: QMS_SECRET_KEY (generated into the instance folder when unset),
-QMS_TIMEZONE (default Asia/Shanghai) and QMS_HTTPS (cookies `Secure` with the
-`__Host-` prefix; they are also whenever a request comes over https).
+QMS_TIMEZONE (default Asia/Shanghai), QMS_HTTPS (cookies `Secure` with the
+`__Host-` prefix; they are also whenever a request comes over https) and
+QMS_PROXY_HOPS (the reverse proxies whose X-Forwarded-For and -Proto are trusted:
+the client's address counts for the login rate limit).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ledger.clock import Clock
 from ledger.errors import LedgerError
@@ -40,6 +43,7 @@ from web.views import auth, me
 from web.wiring import (
     STORE_EXTENSION,
     https_setting,
+    proxy_hops,
     secret_key,
     timezone_setting,
     wire,
@@ -109,6 +113,9 @@ def create_app(
     )
     app.config.update(config or {})
     app.session_interface = _SessionInterface()
+    hops = proxy_hops(env)
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     wiring = wire(app, settings, clock=clock, scrypt_n=scrypt_n)
     init_login(app, Sessions(wiring.store.engine, wiring.clock))
     init_i18n(app, timezone_setting(env))

@@ -9,9 +9,11 @@ what every gunicorn worker must share:
   worthless afterwards. A session ends after 30 minutes without a request (idle)
   and 12 hours after sign-in (absolute).
 - `web_login_failures`: failed sign-ins per account and per address. Every fifth
-  failure in a row locks the key for a while, 1 minute the first time and twice as
-  long each time after, at most 15 minutes; so guessing is slow and nobody can lock
-  a person out for long. A successful sign-in clears the account's count.
+  failure in a row on an account locks it for a while, 1 minute the first time and
+  twice as long each time after, at most 15 minutes; so guessing is slow and nobody
+  can lock a person out for long. An address is locked the same way at every
+  twentieth failure: the people of one office share an address. A successful
+  sign-in clears the account's count.
 
 The tables are created on first use (`ensure_tables`), when the ledger's database
 is known to exist.
@@ -55,7 +57,8 @@ from web.wiring import current_wiring
 IDLE_TIMEOUT = 30 * 60.0  # seconds without a request
 ABSOLUTE_TIMEOUT = 12 * 3600.0  # seconds after sign-in
 TOUCH_INTERVAL = 60.0  # last_seen is written at most once a minute per session
-FAILURES_PER_LOCK = 5
+FAILURES_PER_LOCK = 5  # per account
+FAILURES_PER_ADDRESS_LOCK = 20  # per client address, shared by an office
 FIRST_LOCK = 60.0
 LONGEST_LOCK = 15 * 60.0
 FORGET_FAILURES = 60 * 60.0  # a key's count starts again after an hour of quiet
@@ -124,6 +127,19 @@ class Sessions:
         token = secrets.token_urlsafe(32)
         now = self._now()
         with self.engine.begin() as conn:
+            # Sign-ins are rare: a good moment to forget what has run out.
+            conn.execute(
+                delete(web_sessions).where(
+                    (web_sessions.c.last_seen < now - IDLE_TIMEOUT)
+                    | (web_sessions.c.created_at < now - ABSOLUTE_TIMEOUT)
+                )
+            )
+            conn.execute(
+                delete(web_login_failures).where(
+                    (web_login_failures.c.last_failure < now - FORGET_FAILURES)
+                    & (web_login_failures.c.locked_until < now)
+                )
+            )
             conn.execute(
                 insert(web_sessions).values(
                     token_sha256=_digest(token),
@@ -223,8 +239,13 @@ class Sessions:
                 failures = 0
             failures += 1
             locked_until = 0.0
-            if failures % FAILURES_PER_LOCK == 0:
-                rounds = failures // FAILURES_PER_LOCK
+            per_lock = (
+                FAILURES_PER_ADDRESS_LOCK
+                if key.startswith("addr:")
+                else FAILURES_PER_LOCK
+            )
+            if failures % per_lock == 0:
+                rounds = failures // per_lock
                 locked_until = now + min(FIRST_LOCK * 2 ** (rounds - 1), LONGEST_LOCK)
             values: dict[str, float | int] = {"failures": failures, "last_failure": now}
             if locked_until:
@@ -276,6 +297,7 @@ class SignedIn:
     unit_name_zh: str
     unit_name_en: str
     roles: tuple[tuple[str, str], ...]
+    must_change: bool = False  # still the temporary password of an administrator
 
     is_authenticated = True
     is_active = True
@@ -295,7 +317,8 @@ def current_sessions() -> Sessions:
 
 def signed_in(token: str, user_id: str) -> SignedIn | None:
     """Return the person `user_id` as the read models know them, or None."""
-    store = current_wiring().store
+    wiring = current_wiring()
+    store = wiring.store
     try:
         person = queries.user(store.engine, store, user_id)
     except RecordNotFoundError:
@@ -312,6 +335,7 @@ def signed_in(token: str, user_id: str) -> SignedIn | None:
         unit_name_zh=unit.name_zh if unit else person.unit,
         unit_name_en=unit.name_en if unit else person.unit,
         roles=tuple((r.role, r.scope) for r in person.roles),
+        must_change=wiring.service().vault.must_change(user_id),
     )
 
 

@@ -13,10 +13,11 @@ file cannot be merged.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from babel.dates import get_timezone_name
 from babel.messages.mofile import write_mo
@@ -159,14 +160,22 @@ def when(value: datetime | str | None) -> Markup:
     )
 
 
-def day(value: datetime | str | None) -> str:
-    """Return the date of `value` in the reader's language, in the agency's zone."""
+def day(value: datetime | date | str | None) -> str:
+    """Return a date in the reader's language.
+
+    A moment (a datetime, or an ISO string with a time) is first put in the
+    agency's zone; a calendar date ("2026-06-30") is shown as it is.
+    """
     if value is None or value == "":
         return ""
+    pattern = _PATTERNS.get(locale_code(), _PATTERNS["en"])[0]
+    if isinstance(value, str) and "T" not in value and " " not in value:
+        value = date.fromisoformat(value)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return str(babel_format_date(value, pattern, locale=locale_code()))
     zone = ZoneInfo(str(current_app.config["QMS_TIMEZONE"]))
-    date_pattern = _PATTERNS.get(locale_code(), _PATTERNS["en"])[0]
     return str(
         babel_format_datetime(
-            _moment(value), date_pattern, tzinfo=zone, locale=locale_code()
+            _moment(value), pattern, tzinfo=zone, locale=locale_code()
         )
     )

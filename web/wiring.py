@@ -149,3 +149,17 @@ def timezone_setting(environ: dict[str, str]) -> str:
 def https_setting(environ: dict[str, str]) -> bool:
     """Return whether QMS_HTTPS says the application is served over https."""
     return environ.get("QMS_HTTPS", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def proxy_hops(environ: dict[str, str]) -> int:
+    """Return QMS_PROXY_HOPS: how many reverse proxies in front set X-Forwarded-*.
+
+    With 0 (the default) those headers are ignored: anybody could send them.
+
+    Raises:
+        ConfigError: the value is not a whole number from 0 to 5.
+    """
+    raw = environ.get("QMS_PROXY_HOPS", "").strip() or "0"
+    if not raw.isdigit() or int(raw) > 5:
+        raise ConfigError("QMS_PROXY_HOPS must be a whole number from 0 to 5")
+    return int(raw)

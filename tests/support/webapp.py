@@ -1,10 +1,16 @@
 """An application on a real ledger with the people of tests.support.service, and a client
-that signs in through the login form (CSRF token included)."""
+that signs in through the login form (CSRF token included).
+
+The people's ledger (SQLite) is built once per test session and copied for every
+test: building it derives a dozen password hashes.
+"""
 
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,9 +22,10 @@ from ledger.clock import FixedClock
 from ledger.integrity.signing import SigningKey
 from ledger.servicekey.keyfile import write_key_durably
 from ledger.settings import LedgerSettings
-from ledger.store import EventStore
+from ledger.store import EventStore, create_engine_for, migrate
 from projections.runner import InlineProjector
 from projections.tables import create_all
+from tests.support.origin import ORIGIN
 from tests.support.service import build_service, secret
 from web.app import create_app
 
@@ -71,20 +78,63 @@ def make_web_app(
     return create_app(settings, environ=environ or {}, clock=clock, scrypt_n=2**10)
 
 
+START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)  # the `clock` fixture's start
+_SQLITE_FILES = ("", "-wal", "-shm")
+
+
+@pytest.fixture(scope="session")
+def people_template(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, SigningKey]:
+    """A ledger with HQ, B1, B2 and the people of tests.support.service, and its key."""
+    path = tmp_path_factory.mktemp("people") / "ledger.sqlite3"
+    engine = create_engine_for(f"sqlite:///{path}")
+    signer = SigningKey.generate()
+    try:
+        migrate(engine)
+        clock = FixedClock(START)
+        store = EventStore(engine, signer, ORIGIN, clock=clock)
+        store.initialize()
+        create_all(engine)
+        build_service(store, clock, projectors=[InlineProjector()])
+    finally:
+        engine.dispose()
+    return path, signer
+
+
 @pytest.fixture
-def people_store(store: EventStore, clock: FixedClock) -> EventStore:
-    """The store with HQ, B1, B2 and the people of tests.support.service."""
-    create_all(store.engine)
-    build_service(store, clock, projectors=[InlineProjector()])
-    return store
+def people_signer(people_template: tuple[Path, SigningKey]) -> SigningKey:
+    """The service key of the people's ledger."""
+    return people_template[1]
+
+
+@pytest.fixture
+def people_store(
+    people_template: tuple[Path, SigningKey], clock: FixedClock, tmp_path: Path
+) -> Iterator[EventStore]:
+    """A copy of the people's ledger for one test, on the test's clock."""
+    template, signer = people_template
+    copy = tmp_path / "people.sqlite3"
+    for suffix in _SQLITE_FILES:
+        source = Path(f"{template}{suffix}")
+        if source.exists():
+            shutil.copyfile(source, f"{copy}{suffix}")
+    engine = create_engine_for(f"sqlite:///{copy}")
+    try:
+        yield EventStore(engine, signer, ORIGIN, clock=clock)
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture
 def web_app(
-    people_store: EventStore, signer: SigningKey, clock: FixedClock, tmp_path: Path
+    people_store: EventStore,
+    people_signer: SigningKey,
+    clock: FixedClock,
+    tmp_path: Path,
 ) -> Iterator[Flask]:
     """The application on the people's ledger; its connections closed afterwards."""
-    app = make_web_app(people_store, signer, clock, tmp_path / "instance")
+    app = make_web_app(people_store, people_signer, clock, tmp_path / "instance")
     yield app
     app.extensions["qms.store"].engine.dispose()
 

@@ -23,15 +23,15 @@ from tests.support.webapp import (
     client,
     csrf_token,
     make_web_app,
+    people_signer,
     people_store,
+    people_template,
     sign_in,
     web_app,
 )
-from web.i18n import TRANSLATIONS, compile_catalogues, when
+from web.i18n import TRANSLATIONS, compile_catalogues, day, when
 
-__all__ = ["client", "people_store", "web_app"]
-
-pytestmark = pytest.mark.parametrize("engine_url", ["sqlite"], indirect=True)
+__all__ = ["client", "people_signer", "people_store", "people_template", "web_app"]
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
@@ -101,9 +101,7 @@ def _english_fragments() -> list[str]:
     return fragments
 
 
-def test_every_message_is_translated_in_chinese_and_none_is_fuzzy(
-    engine_url: str,
-) -> None:
+def test_every_message_is_translated_in_chinese_and_none_is_fuzzy() -> None:
     zh = _catalog("zh_CN")
     missing = [
         m.id
@@ -119,7 +117,7 @@ def test_every_message_is_translated_in_chinese_and_none_is_fuzzy(
     assert [m.id for m in en if m.id and m.fuzzy] == []
 
 
-def test_every_message_of_the_sources_is_in_the_catalogue(engine_url: str) -> None:
+def test_every_message_of_the_sources_is_in_the_catalogue() -> None:
     catalogued = {
         m.id[0] if isinstance(m.id, tuple) else m.id for m in _catalog("zh_CN") if m.id
     }
@@ -129,7 +127,7 @@ def test_every_message_of_the_sources_is_in_the_catalogue(engine_url: str) -> No
 
 
 def test_the_catalogues_compile_when_missing_or_older(
-    engine_url: str, tmp_path: Path
+    tmp_path: Path,
 ) -> None:
     folder = tmp_path / "translations"
     shutil.copytree(TRANSLATIONS, folder, ignore=shutil.ignore_patterns("*.mo"))
@@ -223,11 +221,14 @@ def test_times_are_in_the_agency_zone_with_utc_on_hover(web_app: Flask) -> None:
 
 
 def test_qms_timezone_moves_the_times_and_must_be_a_zone(
-    people_store: EventStore, signer: SigningKey, clock: FixedClock, tmp_path: Path
+    people_store: EventStore,
+    people_signer: SigningKey,
+    clock: FixedClock,
+    tmp_path: Path,
 ) -> None:
     app = make_web_app(
         people_store,
-        signer,
+        people_signer,
         clock,
         tmp_path / "instance",
         {"QMS_TIMEZONE": "Europe/Berlin"},
@@ -242,7 +243,7 @@ def test_qms_timezone_moves_the_times_and_must_be_a_zone(
     with pytest.raises(ConfigError, match="QMS_TIMEZONE"):
         make_web_app(
             people_store,
-            signer,
+            people_signer,
             clock,
             tmp_path / "instance",
             {"QMS_TIMEZONE": "Mars/Base"},
@@ -265,3 +266,13 @@ def test_a_signed_in_person_keeps_the_language_after_a_password_change(
         },
     )
     assert "Your password has been changed." in client.get("/me").get_data(as_text=True)
+
+
+def test_dates_are_written_in_the_readers_language(web_app: Flask) -> None:
+    late = datetime(2026, 6, 30, 17, 0, tzinfo=UTC)  # 1 July in Beijing
+    with web_app.test_request_context("/"):
+        assert day("2026-06-30") == "2026年6月30日"
+        assert day(late) == "2026年7月1日"
+    with web_app.test_request_context("/", headers={"Cookie": "qms_lang=en"}):
+        assert day("2026-06-30") == "30 Jun 2026"
+        assert day("2026-06-30T17:00:00Z") == "1 Jul 2026"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.datastructures import Headers
@@ -21,15 +20,15 @@ from tests.support.service import secret
 from tests.support.webapp import (
     client,
     make_web_app,
+    people_signer,
     people_store,
+    people_template,
     sign_in,
     web_app,
 )
 from web.app import CONTENT_SECURITY_POLICY
 
-__all__ = ["client", "people_store", "web_app"]
-
-pytestmark = pytest.mark.parametrize("engine_url", ["sqlite"], indirect=True)
+__all__ = ["client", "people_signer", "people_store", "people_template", "web_app"]
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -40,9 +39,7 @@ def _assert_headers(headers: Headers) -> None:
     assert headers.get("Referrer-Policy") == "same-origin"
 
 
-def test_the_policy_allows_nothing_inline_and_nothing_from_elsewhere(
-    engine_url: str,
-) -> None:
+def test_the_policy_allows_nothing_inline_and_nothing_from_elsewhere() -> None:
     assert "unsafe-inline" not in CONTENT_SECURITY_POLICY
     for directive in (
         "default-src 'self'",
@@ -141,10 +138,13 @@ def test_over_https_the_cookie_is_secure_with_the_host_prefix(
 
 
 def test_qms_https_makes_the_cookie_secure_behind_a_proxy(
-    people_store: EventStore, signer: SigningKey, clock: FixedClock, tmp_path: Path
+    people_store: EventStore,
+    people_signer: SigningKey,
+    clock: FixedClock,
+    tmp_path: Path,
 ) -> None:
     app = make_web_app(
-        people_store, signer, clock, tmp_path / "instance", {"QMS_HTTPS": "1"}
+        people_store, people_signer, clock, tmp_path / "instance", {"QMS_HTTPS": "1"}
     )
     try:
         cookie = app.test_client().get("/login").headers["Set-Cookie"]
@@ -155,14 +155,17 @@ def test_qms_https_makes_the_cookie_secure_behind_a_proxy(
 
 
 def test_the_secret_key_is_generated_privately_once_and_shared(
-    people_store: EventStore, signer: SigningKey, clock: FixedClock, tmp_path: Path
+    people_store: EventStore,
+    people_signer: SigningKey,
+    clock: FixedClock,
+    tmp_path: Path,
 ) -> None:
     instance = tmp_path / "instance"
-    first = make_web_app(people_store, signer, clock, instance)
-    second = make_web_app(people_store, signer, clock, instance)
+    first = make_web_app(people_store, people_signer, clock, instance)
+    second = make_web_app(people_store, people_signer, clock, instance)
     configured = make_web_app(
         people_store,
-        signer,
+        people_signer,
         clock,
         instance,
         {"QMS_SECRET_KEY": "from-the-environment"},
@@ -224,3 +227,39 @@ def test_the_language_switch_never_redirects_off_the_site(client: FlaskClient) -
         response = client.get("/language", query_string={"lang": "en", "next": target})
         assert response.status_code == 302
         assert response.headers["Location"] == "/login"
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_and_scheme_count(
+    people_store: EventStore,
+    people_signer: SigningKey,
+    clock: FixedClock,
+    tmp_path: Path,
+) -> None:
+    app = make_web_app(
+        people_store,
+        people_signer,
+        clock,
+        tmp_path / "instance",
+        {"QMS_PROXY_HOPS": "1"},
+    )
+    try:
+        office = app.test_client()
+        office.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.9"
+        for n in range(20):
+            sign_in(office, f"user{n // 4}", "wrong-password")
+        assert sign_in(office, "mia").status_code == 429
+        home = app.test_client()
+        home.environ_base["HTTP_X_FORWARDED_FOR"] = "198.51.100.7"
+        assert sign_in(home, "mia").status_code == 302
+        secure = app.test_client().get("/login", headers={"X-Forwarded-Proto": "https"})
+        assert secure.headers["Set-Cookie"].startswith("__Host-qms-session=")
+    finally:
+        app.extensions["qms.store"].engine.dispose()
+
+
+def test_without_trusted_proxies_forwarded_headers_are_ignored(
+    client: FlaskClient,
+) -> None:
+    client.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.9"
+    response = client.get("/login", headers={"X-Forwarded-Proto": "https"})
+    assert response.headers["Set-Cookie"].startswith("qms-session=")

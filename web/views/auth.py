@@ -11,6 +11,7 @@ import math
 
 from flask import (
     Blueprint,
+    current_app,
     flash,
     make_response,
     redirect,
@@ -98,7 +99,7 @@ def login() -> ResponseReturnValue:
                 sessions.succeed(keys[0])
                 person = start_session(user_id)
                 if person is not None:
-                    if service.vault.must_change(user_id):
+                    if person.must_change:
                         flash(_("Choose your own password before you go on."), "info")
                         return redirect(url_for("me.index"))
                     return redirect(
@@ -145,6 +146,6 @@ def language() -> ResponseReturnValue:
             max_age=ONE_YEAR,
             httponly=True,
             samesite="Lax",
-            secure=request.is_secure,
+            secure=request.is_secure or bool(current_app.config["QMS_HTTPS"]),
         )
     return response

@@ -6,7 +6,18 @@ fresh one here.
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from collections.abc import Callable
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -20,6 +31,25 @@ from web.wiring import current_wiring
 
 bp = Blueprint("me", __name__, url_prefix="/me")
 
+TASKS_EXTENSION = "qms.me.tasks"
+# A section of open tasks: given the person, the rendered HTML (Markup from
+# render_template) or None when the person has nothing of that kind to do.
+TaskSection = Callable[[SignedIn], str | None]
+
+
+def add_task_section(app: Flask, section: TaskSection) -> None:
+    """Let an area show the person's open tasks of its kind on their own page.
+
+    Documents to review, actions owned and measurements due belong to the areas
+    that own those records; each registers its section here when it is set up.
+    """
+    app.extensions.setdefault(TASKS_EXTENSION, []).append(section)
+
+
+def _task_sections(person: SignedIn) -> list[str]:
+    sections: list[TaskSection] = current_app.extensions.get(TASKS_EXTENSION, [])
+    return [html for section in sections if (html := section(person)) is not None]
+
 
 def _person() -> SignedIn:
     if not isinstance(current_user, SignedIn):  # pragma: no cover - login_required
@@ -27,15 +57,45 @@ def _person() -> SignedIn:
     return current_user
 
 
+# What a person with a temporary password may still open: everything else sends
+# them to choose their own password first.
+_BEFORE_OWN_PASSWORD = frozenset(
+    {
+        "me.index",
+        "me.change_password",
+        "auth.login",
+        "auth.logout",
+        "auth.language",
+        "static",
+        "healthz",
+    }
+)
+
+
+@bp.before_app_request
+def own_password_first() -> ResponseReturnValue | None:
+    """Send a person who still has a temporary password to their own page."""
+    if request.endpoint is None or request.endpoint in _BEFORE_OWN_PASSWORD:
+        return None
+    if isinstance(current_user, SignedIn) and current_user.must_change:
+        flash(_("Choose your own password before you go on."), "info")
+        return redirect(url_for("me.index"))
+    return None
+
+
 def _page(form: PasswordChangeForm, status: int = 200) -> ResponseReturnValue:
     person = _person()
-    must_change = current_wiring().service().vault.must_change(person.user_id)
+    must_change = person.must_change
     # Open tasks (documents to review, actions owned, measurements due) are
-    # sections the areas that own those records add here; until they exist the
-    # page shows none rather than anything made up.
+    # sections the areas that own those records add (add_task_section); until
+    # they exist the page shows none rather than anything made up.
     return (
         render_template(
-            "me/index.html", person=person, form=form, must_change=must_change
+            "me/index.html",
+            person=person,
+            form=form,
+            must_change=must_change,
+            task_sections=_task_sections(person),
         ),
         status,
     )
