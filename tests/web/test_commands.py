@@ -21,15 +21,15 @@ from tests.support.service import draft
 from tests.support.webapp import (
     client,
     csrf_token,
+    people_signer,
     people_store,
+    people_template,
     sign_in,
     web_app,
 )
 from web.commands import CommandForm, conflict_page, record
 
-__all__ = ["client", "people_store", "web_app"]
-
-pytestmark = pytest.mark.parametrize("engine_url", ["sqlite"], indirect=True)
+__all__ = ["client", "people_signer", "people_store", "people_template", "web_app"]
 
 STREAM = "document/QP-07"
 PAGE = """{% from "macros.html" import error_summary, field %}
