@@ -533,3 +533,25 @@ def test_the_register_as_it_stood_has_no_draft_button(
     assert past.status_code == 200
     assert "/documents/new" not in text(past)
     assert _ids(past) == []
+
+
+def test_an_overdue_periodic_review_carries_the_word(
+    client: FlaskClient, service: Service, clock: FixedClock
+) -> None:
+    effective(service, clock)
+    sign_in(client, "vic")
+    assert "逾期" not in text(client.get("/documents"))
+    clock.advance(days=400)
+    sign_in(client, "vic")
+    assert "逾期" in text(client.get("/documents"))
+
+
+def test_the_history_shows_the_file_and_the_signature_in_words(
+    client: FlaskClient, service: Service, clock: FixedClock
+) -> None:
+    effective(service, clock)
+    sign_in(client, "vic")
+    page = text(client.get("/documents/QP-07"))
+    assert "doc.pdf (" in page
+    assert "{&#39;blob&#39;" not in page
+    assert "Bob · 批准" in page

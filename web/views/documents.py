@@ -105,6 +105,9 @@ EVENT_LABELS = {
     "document.review_completed": _l("Periodic review completed"),
     "document.retention_changed": _l("Retention changed"),
 }
+SIGNATURE_MEANINGS = {
+    "approved": _l("Approval"),
+}
 TASK_STEPS = {
     "review": _l("Review"),
     "approve": _l("Approve and sign"),
@@ -123,7 +126,20 @@ def _globals() -> dict[str, Any]:
         "status_labels": STATUS_LABELS,
         "kind_labels": KIND_LABELS,
         "event_labels": EVENT_LABELS,
+        "meanings": SIGNATURE_MEANINGS,
     }
+
+
+@bp.app_template_filter("document_value")
+def document_value(value: object) -> str:
+    """A value of a change in a document's history as a clerk reads it."""
+    if value is None or value == "":
+        return "\u2013"
+    if isinstance(value, Mapping) and "blob" in value:
+        return f"{value.get('name', '')} ({str(value['blob'])[:12]}…)"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value)
 
 
 # --- the register ---------------------------------------------------------------
@@ -264,6 +280,9 @@ def register() -> ResponseReturnValue:
             as_of_error=as_of_error,
             sort_labels=SORT_LABELS,
             may_draft=_may_draft(_person()) and as_of is None,
+            today=(as_of.moment if as_of else current_wiring().clock.now())
+            .date()
+            .isoformat(),
             **_globals(),
         ),
         status,
@@ -327,6 +346,7 @@ def show(doc_id: str) -> ResponseReturnValue:
             doc=doc,
             latest=latest(doc),
             history=history,
+            names={e.actor: e.actor_name for e in history.entries if e.actor_name},
             actions=actions,
             action_titles=ACTION_TITLES,
             submit_form=submit_form,
