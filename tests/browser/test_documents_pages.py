@@ -48,5 +48,17 @@ def test_the_documents_pages_read_well_and_pass_axe(
     assert page.locator(".error-summary").count() == 1
     axe_check(page)
     shot("new-errors")
+    page.click("form.logout button")
+    _sign_in(page, live_server, "bj.approver")
+    page.goto("/documents/BJ-FM-01")
+    withdraw = page.locator("a[href='/documents/BJ-FM-01/withdraw']")
+    assert withdraw.count() == 1
+    withdraw.click()
+    axe_check(page)
+    shot("withdraw")
+    page.click("main form button[type=submit]")
+    assert page.locator("#reason-error").count() == 1
+    axe_check(page)
+    shot("withdraw-errors")
     assert page_log.csp_violations == []
     assert page_log.errors == []

@@ -124,6 +124,8 @@ def test_a_draft_without_a_file_or_number_is_refused_beside_the_fields(
     page = text(response)
     assert "有问题需要处理" in page
     assert 'id="doc_id-error"' in page
+    assert 'id="file-error"' in page
+    assert "请选择文件附件" in page
     assert types(people_store, "document/QP-09") == []
 
 

@@ -401,9 +401,12 @@ def size_text(size: int) -> str:
 
 
 def _upload(
-    form: DraftForm | UpdateForm, required: bool
+    form: DraftForm | UpdateForm, required: bool, *, keep: bool = True
 ) -> dict[str, JSONValue] | None:
-    """Store the uploaded file as a blob and return its reference; errors on the form."""
+    """Store the uploaded file as a blob and return its reference; errors on the form.
+
+    With `keep` False the file is only checked (a form with other mistakes).
+    """
     upload = form.file.data
     if not isinstance(upload, FileStorage) or not upload.filename:
         if required:
@@ -425,6 +428,8 @@ def _upload(
         return None
     if not data:
         form.file.errors = [*form.file.errors, _("The file is empty")]
+        return None
+    if not keep:
         return None
     digest = current_wiring().store.put_blob(data)
     return {
@@ -466,7 +471,9 @@ def new() -> ResponseReturnValue:
             form.retention_years.data = existing.retention_years
     general: list[str] = []
     if request.method == "POST":
-        if form.validate_on_submit():
+        if not form.validate_on_submit():
+            _upload(form, required=True, keep=False)  # its message beside the others
+        else:
             doc_id = str(form.doc_id.data)
             content = _upload(form, required=True)
             if content is not None and not form.errors:
