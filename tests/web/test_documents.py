@@ -557,3 +557,17 @@ def test_the_history_shows_the_file_and_the_signature_in_words(
     assert "doc.pdf (" in page
     assert "{&#39;blob&#39;" not in page
     assert "Bob · 批准" in page
+
+
+def test_the_register_and_signing_page_read_in_english(
+    client: FlaskClient, register: Service
+) -> None:
+    register.handle(d.ReviewDocument(doc_id="QP-07", outcome="endorsed"), "bob")
+    sign_in(client, "bob")
+    client.get("/language?lang=en&next=/documents")
+    page = text(client.get("/documents?unit=HQ"))
+    assert "Controlled documents" in page
+    assert "8 documents" in page
+    signing = text(client.get("/documents/QP-07/approve"))
+    assert "Electronic signature: approve QP-07 revision A" in signing
+    assert "Approval" in signing

@@ -279,6 +279,9 @@ def register() -> ResponseReturnValue:
             as_of=as_of,
             as_of_error=as_of_error,
             sort_labels=SORT_LABELS,
+            units=q.unit_tree(
+                store.engine, store, as_of=as_of.moment if as_of else None
+            ),
             may_draft=_may_draft(_person()) and as_of is None,
             today=(as_of.moment if as_of else current_wiring().clock.now())
             .date()
