@@ -571,3 +571,42 @@ def test_the_register_and_signing_page_read_in_english(
     signing = text(client.get("/documents/QP-07/approve"))
     assert "Electronic signature: approve QP-07 revision A" in signing
     assert "Approval" in signing
+
+
+def test_an_author_drafts_the_next_revision_of_an_effective_document(
+    client: FlaskClient, service: Service, people_store: EventStore, clock: FixedClock
+) -> None:
+    effective(service, clock)
+    sign_in(client, "alice")
+    assert "/documents/new?doc_id=QP-07" in text(client.get("/documents/QP-07"))
+    page = client.get("/documents/new?doc_id=QP-07")
+    assert "起草 QP-07 的新版本" in text(page)
+    response = client.post(
+        "/documents/new?doc_id=QP-07",
+        data=form_of(
+            page,
+            doc_id="QP-07",
+            unit="B1",
+            title="Control of records",
+            kind="procedure",
+            review_interval_months="12",
+            retention_years="10",
+            file=(io.BytesIO(b"rev B"), "b.pdf", "application/pdf"),
+        ),
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    drafted = people_store.read_stream(STREAM)[-1]
+    assert drafted.type == "document.drafted"
+    assert drafted.data["revision"] == "B"
+
+
+def test_a_draft_change_that_changes_nothing_is_refused(
+    client: FlaskClient, service: Service, people_store: EventStore
+) -> None:
+    service.handle(draft(service.store, "QP-07"), "alice")
+    sign_in(client, "alice")
+    response = _act(client, "update", title="Control of records")
+    assert response.status_code == 422
+    assert 'id="title-error"' in text(response)
+    assert types(people_store) == ["document.drafted"]
