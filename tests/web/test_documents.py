@@ -184,7 +184,13 @@ def test_a_double_submit_drafts_once(
 def test_a_title_with_markup_is_shown_as_text(client: FlaskClient) -> None:
     sign_in(client, "alice")
     assert _new(client, title=XSS).status_code == 302
-    for path in ("/documents/QP-09", "/documents", "/documents?q=script"):
+    for path in (
+        "/documents/QP-09",
+        "/documents",
+        "/documents?q=script",
+        "/documents/QP-09/update",
+        "/documents/new?doc_id=QP-09",
+    ):
         page = text(client.get(path))
         assert XSS not in page
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
