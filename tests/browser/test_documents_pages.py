@@ -5,7 +5,25 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from flask.testing import FlaskClient
+
+from ledger.clock import FixedClock
+from ledger.domain import documents as d
+from ledger.service import Service
+from ledger.store import EventStore
+from projections.runner import InlineProjector
 from tests.browser.conftest import AxeCheck, LiveServer, PageLog, Shot
+from tests.support.service import draft
+from tests.support.webapp import (
+    client,
+    people_signer,
+    people_store,
+    people_template,
+    sign_in,
+    web_app,
+)
+
+__all__ = ["client", "people_signer", "people_store", "people_template", "web_app"]
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -62,3 +80,37 @@ def test_the_documents_pages_read_well_and_pass_axe(
     shot("withdraw-errors")
     assert page_log.csp_violations == []
     assert page_log.errors == []
+
+
+def test_the_signing_page_reads_well_and_passes_axe(
+    page: Page,
+    live_server: LiveServer,
+    page_log: PageLog,
+    shot: Shot,
+    axe_check: AxeCheck,
+    client: FlaskClient,
+    people_store: EventStore,
+    clock: FixedClock,
+) -> None:
+    # The signing page of an endorsed revision on the people's ledger, shown in the
+    # browser with the application's own stylesheet (the demo ledger stays as it is).
+    service = Service(
+        people_store, projectors=[InlineProjector()], clock=clock, scrypt_n=2**10
+    )
+    service.handle(draft(people_store, "QP-07"), "alice")
+    service.handle(d.SubmitDocument(doc_id="QP-07"), "alice")
+    service.handle(d.ReviewDocument(doc_id="QP-07", outcome="endorsed"), "bob")
+    sign_in(client, "bob")
+    html = client.get("/documents/QP-07/approve").get_data(as_text=True)
+    page.route(
+        f"{live_server.url}/signing-preview",
+        lambda route: route.fulfill(
+            status=200, content_type="text/html; charset=utf-8", body=html
+        ),
+    )
+    page.goto("/signing-preview")
+    assert "电子签名：批准 QP-07 第A版" in page.locator("h1").inner_text()
+    assert page.locator("#password").count() == 1
+    axe_check(page)
+    shot("signing")
+    assert page_log.csp_violations == []
