@@ -31,7 +31,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from markupsafe import Markup
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import Forbidden
 from wtforms import SelectChoice
@@ -90,6 +89,13 @@ EVENT_NAMES: Mapping[str, Any] = {
     "audit.reported": _l("Audit report signed"),
     "audit.closed": _l("Audit closed"),
     "audit.cancelled": _l("Audit cancelled"),
+}
+
+MEANING_NAMES: Mapping[str, Any] = {
+    "approved": _l("approved"),
+    "reviewed": _l("reviewed"),
+    "responsibility": _l("responsibility"),
+    "authorship": _l("authorship"),
 }
 
 SORT_NAMES: Mapping[str, Any] = {
@@ -213,6 +219,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["af_status_names"] = STATUS_NAMES
     app.jinja_env.globals["af_event_names"] = EVENT_NAMES
     app.jinja_env.globals["af_sort_names"] = SORT_NAMES
+    app.jinja_env.globals["af_meaning_names"] = MEANING_NAMES
     app.jinja_env.globals["af_classification_names"] = ff.classification_names()
     app.jinja_env.globals["af_source_names"] = ff.source_names()
     app.jinja_env.globals["af_link_args"] = link_args
@@ -359,11 +366,16 @@ def new() -> ResponseReturnValue:
     if request.method == "GET":
         form.stamp(0)
         return _raise_page(form, [], 200)
-    if not form.validate_on_submit():
-        if form.command_id.errors or form.version.errors or form.csrf_token.errors:
-            abort(400)
+    valid = form.validate_on_submit()
+    if form.command_id.errors or form.version.errors or form.csrf_token.errors:
+        abort(400)
+    upload = form.evidence.data
+    if not isinstance(upload, FileStorage) or not upload.filename:
+        form.evidence.errors = [_("Attach at least one file of evidence")]
+        valid = False
+    if not valid:
         return _raise_page(form, [], 422)
-    evidence = _evidence(form.evidence.data)
+    evidence = _evidence(upload)
     if not evidence:
         form.evidence.errors = [_("Attach at least one file of evidence")]
         return _raise_page(form, [], 422)
@@ -668,8 +680,18 @@ def verify(finding_id: str) -> ResponseReturnValue:
 
 
 @bp.app_template_filter("af_plain")
-def plain(value: object) -> Markup | str:
+def plain(value: object) -> str:
     """A value of a history change as text."""
     if value is None:
         return "—"
+    if isinstance(value, list):
+        return ", ".join(str(plain(v)) for v in value)
+    if isinstance(value, dict):
+        if "blob" in value and "name" in value:
+            return str(value["name"])
+        return "; ".join(f"{k}: {plain(v)}" for k, v in value.items())
+    if value is True:
+        return str(_("yes"))
+    if value is False:
+        return str(_("no"))
     return str(value)
