@@ -493,3 +493,85 @@ def test_the_owner_sees_their_open_actions_on_their_page(
     assert "train the clerks" in text
     sign_in(client, "mia")
     assert "Corrective actions you own" not in client.get("/me").get_data(as_text=True)
+
+
+def test_a_step_no_longer_open_says_why(
+    client: FlaskClient, service: Service, people_store: EventStore
+) -> None:
+    raise_finding(service, people_store)
+    english(client)
+    sign_in(client, "dave")
+    page = client.get("/findings/F-1")
+    service.handle(f.ContainFinding(finding_id="F-1", action="stop"), "mia")
+    data = form_data(page, action="again")
+    data["version"] = str(people_store.stream_version("finding/F-1"))
+    before = people_store.size()
+    refused = client.post("/findings/F-1/contain", data=data)
+    assert refused.status_code == 422
+    assert "the finding is contained" in refused.get_data(as_text=True)
+    assert people_store.size() == before
+
+
+def test_raising_twice_records_one_finding_and_the_register_escapes_text(
+    client: FlaskClient, people_store: EventStore
+) -> None:
+    sign_in(client, "carol")
+    data = _raise_form(client)
+    again = dict(data, evidence=(io.BytesIO(b"scan"), "scan.pdf"))
+    first = client.post("/findings/new", data=data, content_type="multipart/form-data")
+    second = client.post(
+        "/findings/new", data=again, content_type="multipart/form-data"
+    )
+    assert first.status_code == 302
+    assert second.status_code == 302
+    assert events(people_store, "finding/F-9") == ["finding.raised"]
+    text = client.get("/findings").get_data(as_text=True)
+    assert XSS not in text
+    assert "&lt;script&gt;" in text
+
+
+def test_a_verification_on_a_changed_finding_is_refused(
+    client: FlaskClient, service: Service, people_store: EventStore
+) -> None:
+    to_actions_done(service, people_store)
+    sign_in(client, "erin")
+    page = client.get("/findings/F-1/verify")
+    service.handle(
+        f.ChangeDueDate(finding_id="F-1", due_on=date(2026, 5, 1), reason="later"),
+        "mia",
+    )
+    before = people_store.size()
+    sent = client.post(
+        "/findings/F-1/verify",
+        data=form_data(page, effective="no", comment="c", password=secret("erin")),
+    )
+    assert sent.status_code == 409
+    assert people_store.size() == before
+
+
+def test_the_unit_filter_takes_the_units_below(
+    client: FlaskClient, service: Service, people_store: EventStore
+) -> None:
+    raise_finding(service, people_store, "F-1")
+    raise_finding(service, people_store, "F-2", unit="B2")
+    sign_in(client, "hank")
+    text = client.get("/findings?unit=HQ&subtree=1").get_data(as_text=True)
+    assert "F-1" in text
+    assert "F-2" in text
+    text = client.get("/findings?unit=B2").get_data(as_text=True)
+    assert "F-2" in text
+    assert "F-1" not in text
+    assert "F-1" not in client.get("/findings?unit=HQ&subtree=0").get_data(as_text=True)
+
+
+def test_unticking_the_units_below_in_the_filter_form_leaves_them_out(
+    client: FlaskClient, service: Service, people_store: EventStore
+) -> None:
+    raise_finding(service, people_store, "F-1")
+    sign_in(client, "hank")
+    assert "F-1" not in client.get("/findings?filtered=1&unit=HQ").get_data(
+        as_text=True
+    )
+    assert "F-1" in client.get("/findings?filtered=1&unit=HQ&subtree=1").get_data(
+        as_text=True
+    )

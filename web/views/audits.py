@@ -219,13 +219,12 @@ def _show(
     steps = AuditSteps() if as_of else audit_steps(person(), found)
     version = current_wiring().store.stream_version(f"audit/{audit_id}")
     forms: dict[str, CommandForm] = {}
-    general: Sequence[str] = ()
+    general: Sequence[str] = failed[2] if failed else ()
     for name, form_class in STEP_FORMS.items():
         if not getattr(steps, name):
             continue
         if failed and failed[0] == name:
             forms[name] = failed[1]
-            general = failed[2]
         else:
             form = form_class(formdata=None)
             form.stamp(version)

@@ -251,7 +251,10 @@ def _filters(who: SignedIn) -> tuple[dict[str, Any], dict[str, str]]:
         classification = ""
     return {
         "unit": unit,
-        "subtree": request.args.get("subtree", "1") == "1",
+        # the filter form says "filtered": an unticked box then sends nothing
+        "subtree": request.args.get("subtree") == "1"
+        if "filtered" in request.args
+        else request.args.get("subtree", "1") == "1",
         "open_only": request.args.get("open") == "1",
         "classification": classification,
     }, errors
@@ -453,7 +456,7 @@ def _show(
     version = store.stream_version(f"finding/{finding_id}")
     steps = FindingSteps() if as_of else finding_steps(who, found)
     forms: dict[str, CommandForm] = {}
-    general: Sequence[str] = ()
+    general: Sequence[str] = failed[2] if failed else ()
     for name, form_class in STEP_FORMS.items():
         if name == "complete":
             continue
@@ -461,7 +464,6 @@ def _show(
             continue
         if failed and failed[0] == name:
             forms[name] = failed[1]
-            general = failed[2]
         else:
             form = form_class(formdata=None)
             form.stamp(version)
@@ -472,7 +474,6 @@ def _show(
     for action_id in steps.complete:
         if failed and failed[0] == "complete" and failed[1].action_id.data == action_id:
             complete_forms[action_id] = failed[1]
-            general = failed[2]
         else:
             form = ff.CompleteForm(formdata=None, prefix=f"a-{action_id}")
             form.stamp(version)
