@@ -220,7 +220,7 @@ def test_owner_records_measurement(
     assert answer.status_code == 302
     assert people_store.read_stream("indicator/KPI-1")[-1].type == "indicator.measured"
     text = client.get(f"/indicators/{kpi}").get_data(as_text=True)
-    assert "The measurement is recorded" in text or "已记录" in text
+    assert "测量值已登记。" in text
     assert XSS not in text
 
 

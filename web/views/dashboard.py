@@ -13,9 +13,10 @@ from flask_babel import gettext as _
 
 from projections import queries as q
 from projections.errors import RecordNotFoundError
+from web.as_of import read_as_of
 from web.auth import login_required
 from web.views import area_actions as acts
-from web.views.indicators import chart_of, person, read_moment
+from web.views.indicators import chart_of, person
 from web.wiring import current_wiring
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -38,7 +39,8 @@ def classification_words(classification: str) -> str:
 def index() -> ResponseReturnValue:
     """The dashboard of a unit (and the units below it), as known now or at `as_of`."""
     store = current_wiring().store
-    moment, as_of_error = read_moment()
+    as_of, as_of_error = read_as_of()
+    moment = as_of.moment if as_of is not None else None
     unit = request.args.get("unit", "").strip() or person().unit
     subtree = request.args.get("subtree", "1") != "0"
     known = {u.code for u in q.unit_tree(store.engine, store, as_of=moment)}
@@ -70,5 +72,6 @@ def index() -> ResponseReturnValue:
         subtree=subtree,
         moment=moment,
         as_of_error=as_of_error,
+        as_of=as_of,
         classification_words=classification_words,
     )

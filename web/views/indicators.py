@@ -7,7 +7,6 @@ retiring it are pages of their own (GET shows the form, POST records the command
 from __future__ import annotations
 
 import csv
-import importlib
 import io
 from collections.abc import Callable
 from datetime import datetime
@@ -32,6 +31,7 @@ from werkzeug.exceptions import Forbidden
 from ledger.domain import indicators as ind
 from projections import queries as q
 from projections.errors import RecordNotFoundError, RegisterRequestError
+from web.as_of import read_as_of
 from web.auth import SignedIn, login_required
 from web.charts import ChartLabels, chart_points, trend_rows, trend_svg
 from web.commands import CommandForm, conflict_page, record
@@ -49,19 +49,6 @@ def person() -> SignedIn:
     if not isinstance(current_user, SignedIn):  # pragma: no cover - login_required
         raise Forbidden()
     return current_user
-
-
-def read_moment() -> tuple[datetime | None, str | None]:
-    """The `as_of` of the query string: (moment, None), (None, error) or (None, None)."""
-    try:  # the as-of control of every page (web.as_of)
-        module = importlib.import_module("web.as_of")
-    except ImportError:  # pragma: no cover - before the as-of control exists
-        return None, None
-    found, error = module.read_as_of()
-    moment = found.moment if found is not None else None
-    return (moment if isinstance(moment, datetime) else None), (
-        str(error) if error else None
-    )
 
 
 def chart_labels(view: q.IndicatorView) -> ChartLabels:
@@ -126,7 +113,8 @@ def _words() -> dict[str, object]:
 def register() -> ResponseReturnValue:
     """The indicators register: filters, search, sort, pages, CSV."""
     store = current_wiring().store
-    moment, as_of_error = read_moment()
+    as_of, as_of_error = read_as_of()
+    moment = as_of.moment if as_of is not None else None
     args = request.args
     unit = args.get("unit", "").strip() or None
     subtree = args.get("subtree", "1") != "0"
@@ -172,6 +160,7 @@ def register() -> ResponseReturnValue:
             status=status or "",
             error=error,
             as_of_error=as_of_error,
+            as_of=as_of,
             moment=moment,
             sorts=q.INDICATOR_SORTS,
             may_define=moment is None and acts.may_define_indicator(person().roles),
@@ -237,7 +226,8 @@ def _load(indicator_id: str, moment: datetime | None = None) -> q.IndicatorView:
 def page(indicator_id: str) -> ResponseReturnValue:
     """An indicator: its facts, the trend chart and table, targets, history, actions."""
     store = current_wiring().store
-    moment, as_of_error = read_moment()
+    as_of, as_of_error = read_as_of()
+    moment = as_of.moment if as_of is not None else None
     view = _load(indicator_id, moment)
     svg, rows = chart_of(view)
     history = q.record_history(
@@ -258,6 +248,7 @@ def page(indicator_id: str) -> ResponseReturnValue:
         actions=actions,
         moment=moment,
         as_of_error=as_of_error,
+        as_of=as_of,
     )
 
 

@@ -17,8 +17,9 @@ from flask.typing import ResponseReturnValue
 from ledger.integrity.canonical import JSONValue
 from projections.errors import ProjectionError, RecordNotFoundError
 from projections.reports import StatusReport, build_report
+from web.as_of import read_as_of
 from web.auth import login_required
-from web.views.indicators import person, read_moment
+from web.views.indicators import person
 from web.wiring import current_wiring
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -57,7 +58,8 @@ def _section(data: Mapping[str, JSONValue], name: str) -> Mapping[str, JSONValue
 @login_required
 def status() -> ResponseReturnValue:
     """The status report page, or one of its downloads (`format=html|csv|json`)."""
-    moment, as_of_error = read_moment()
+    as_of, as_of_error = read_as_of()
+    moment = as_of.moment if as_of is not None else None
     pinned = _moment_of(request.args.get("at"))
     unit = request.args.get("unit", "").strip() or person().unit
     at = pinned or moment or current_wiring().clock.now()
@@ -95,6 +97,7 @@ def status() -> ResponseReturnValue:
         indicators=data.get("indicators") or [],
         moment=moment,
         as_of_error=as_of_error,
+        as_of=as_of,
         at=str(data["as_of"]),
         may_review=moment is None and any(r == "manager" for r, _ in person().roles),
     )

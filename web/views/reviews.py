@@ -30,11 +30,12 @@ from ledger.integrity.canonical import JSONValue
 from ledger.integrity.envelope import format_time
 from projections import queries as q
 from projections.errors import RecordNotFoundError, RegisterRequestError
+from web.as_of import read_as_of
 from web.auth import login_required
 from web.commands import conflict_page, record
 from web.views import area_actions as acts
 from web.views.area_forms import ReviewForm
-from web.views.indicators import person, read_moment
+from web.views.indicators import person
 from web.views.reports import _moment_of, report_at
 from web.wiring import current_wiring
 
@@ -48,7 +49,8 @@ PER_PAGE = 25
 def register() -> ResponseReturnValue:
     """The management reviews: filter by unit, search numbers, sort, pages, CSV."""
     store = current_wiring().store
-    moment, as_of_error = read_moment()
+    as_of, as_of_error = read_as_of()
+    moment = as_of.moment if as_of is not None else None
     args = request.args
     unit = args.get("unit", "").strip() or None
     subtree = args.get("subtree", "1") != "0"
@@ -118,6 +120,7 @@ def register() -> ResponseReturnValue:
             error=error,
             moment=moment,
             as_of_error=as_of_error,
+            as_of=as_of,
             may_hold=moment is None and acts.may_hold_review(person().roles),
         ),
         400 if error else 200,
@@ -133,7 +136,8 @@ def _digests(view: q.ReviewView) -> list[str]:
 def page(review_id: str) -> ResponseReturnValue:
     """A management review: when, who, the report it pinned, decisions, actions."""
     store = current_wiring().store
-    moment, as_of_error = read_moment()
+    as_of, as_of_error = read_as_of()
+    moment = as_of.moment if as_of is not None else None
     try:
         view = q.review(store.engine, store, review_id, as_of=moment)
     except RecordNotFoundError:
@@ -145,6 +149,7 @@ def page(review_id: str) -> ResponseReturnValue:
         history=history.newest_first,
         moment=moment,
         as_of_error=as_of_error,
+        as_of=as_of,
     )
 
 
