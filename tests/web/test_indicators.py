@@ -389,3 +389,25 @@ def test_measurements_due_on_own_page(client: FlaskClient, kpi: str) -> None:
     sign_in(client, "dave")
     text = client.get("/me").get_data(as_text=True)
     assert "/indicators/KPI-1/measure?period=" in text
+
+
+def test_as_of_shows_earlier_state_without_forms(
+    client: FlaskClient, kpi: str, service: Service, clock: FixedClock
+) -> None:
+    clock.advance(days=2)
+    service.handle(
+        ind.RecordMeasurement(indicator_id=kpi, period="2025-12", value="99"), "dave"
+    )
+    sign_in(client, "dave")
+    now = client.get(f"/indicators/{kpi}").get_data(as_text=True)
+    assert "2025-12" in now
+    then = client.get(f"/indicators/{kpi}?as_of=2026-01-06")
+    text = then.get_data(as_text=True)
+    assert then.status_code == 200
+    assert "banner-as-of" in text
+    assert "2025-12" not in text
+    assert "2025-11" in text
+    assert "/indicators/KPI-1/measure" not in text
+    register = client.get("/indicators?as_of=2026-01-06").get_data(as_text=True)
+    assert "banner-as-of" in register
+    assert "/indicators/new" not in register
