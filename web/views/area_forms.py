@@ -72,7 +72,7 @@ class DefineIndicatorForm(CommandForm):
         description=_l("The user ID of the person who records the measurements"),
     )
     name = StringField(
-        _l("Name"),
+        _l("Indicator name"),
         validators=[
             DataRequired(message=_l("Enter the name of the indicator")),
             Length(max=200, message=_l("Keep the name under 200 characters")),

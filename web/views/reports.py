@@ -13,6 +13,7 @@ from datetime import datetime
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from ledger.integrity.canonical import JSONValue
 from projections.errors import ProjectionError, RecordNotFoundError
@@ -52,6 +53,19 @@ def _moment_of(text: str | None) -> datetime | None:
 def _section(data: Mapping[str, JSONValue], name: str) -> Mapping[str, JSONValue]:
     value = data.get(name)
     return value if isinstance(value, Mapping) else {}
+
+
+def document_status(status: str) -> str:
+    """A document revision's status in words."""
+    words = {
+        "drafted": _("Draft"),
+        "submitted": _("In review"),
+        "approved": _("Approved"),
+        "effective": _("Effective"),
+        "superseded": _("Superseded"),
+        "withdrawn": _("Withdrawn"),
+    }
+    return str(words.get(status, status))
 
 
 @bp.route("/status", methods=["GET"])
@@ -99,5 +113,6 @@ def status() -> ResponseReturnValue:
         as_of_error=as_of_error,
         as_of=as_of,
         at=str(data["as_of"]),
+        document_status=document_status,
         may_review=moment is None and any(r == "manager" for r, _ in person().roles),
     )
