@@ -153,10 +153,10 @@ class MeasurementForm(CommandForm):
 class CorrectionForm(CommandForm):
     """Correct a recorded value; the original stays on record."""
 
-    period = StringField(
+    period = SelectField(
         _l("Period"),
-        validators=_period(_l("Enter the period to correct")),
-        description=_PERIOD_HINT,
+        validators=[DataRequired(message=_l("Choose the period to correct"))],
+        description=_l("The periods with a recorded value"),
     )
     value = StringField(
         _l("Corrected value"), validators=_decimal(_l("Enter the corrected value"))

@@ -27,6 +27,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.exceptions import Forbidden
+from wtforms.fields.choices import SelectChoice
 
 from ledger.domain import indicators as ind
 from projections import queries as q
@@ -49,6 +50,16 @@ def person() -> SignedIn:
     if not isinstance(current_user, SignedIn):  # pragma: no cover - login_required
         raise Forbidden()
     return current_user
+
+
+def printed_name(user_id: str, moment: datetime | None = None) -> str:
+    """The person's printed name with their user ID, as known at `moment`."""
+    store = current_wiring().store
+    try:
+        found = q.user(store.engine, store, user_id, as_of=moment)
+    except RecordNotFoundError:
+        return user_id
+    return f"{found.name} ({user_id})"
 
 
 def chart_labels(view: q.IndicatorView) -> ChartLabels:
@@ -242,6 +253,7 @@ def page(indicator_id: str) -> ResponseReturnValue:
     return render_template(
         "indicators/page.html",
         view=view,
+        owner_name=printed_name(view.owner, moment),
         svg=svg,
         rows=rows,
         history=history.newest_first,
@@ -412,8 +424,12 @@ def correct(indicator_id: str) -> ResponseReturnValue:
     me = person()
     _guard(view, acts.indicator_actions(view, me.user_id, me.roles).correct_measurement)
     form = forms.CorrectionForm()
-    if request.method == "GET" and not form.period.data:
-        form.period.data = request.args.get("period", "")
+    form.period.choices = [
+        SelectChoice(m.period, f"{m.period}: {m.value}")
+        for m in reversed(view.measurements)
+    ]
+    if request.method == "GET" and request.args.get("period"):
+        form.period.data = request.args.get("period")
     return _command_page(
         form,
         title=_("Correct a measurement of %(id)s", id=indicator_id),

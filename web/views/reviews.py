@@ -35,7 +35,7 @@ from web.auth import login_required
 from web.commands import conflict_page, record
 from web.views import area_actions as acts
 from web.views.area_forms import ReviewForm
-from web.views.indicators import person
+from web.views.indicators import person, printed_name
 from web.views.reports import _moment_of, report_at
 from web.wiring import current_wiring
 
@@ -146,6 +146,11 @@ def page(review_id: str) -> ResponseReturnValue:
     return render_template(
         "reviews/page.html",
         view=view,
+        names={
+            a: printed_name(a, moment)
+            for a in {*view.attendees, view.held_by}
+            | {str(x.get("owner", "")) for x in view.actions if isinstance(x, dict)}
+        },
         history=history.newest_first,
         moment=moment,
         as_of_error=as_of_error,
