@@ -160,3 +160,16 @@ def test_register_search_sort_csv_as_of(
     assert "MR-B" not in then
     assert client.get("/reviews/MR-B?as_of=2026-01-06").status_code == 404
     assert client.get("/reviews/NOPE").status_code == 404
+
+
+def test_a_report_of_the_future_is_not_pinned(
+    client: FlaskClient, people_store: EventStore
+) -> None:
+    sign_in(client, "mia")
+    future = "2099-01-01T00:00:00.000000Z"
+    assert client.get(f"/reports/status?unit=B1&at={future}").status_code == 400
+    before = people_store.size()
+    answer, _ = post_form(client, "/reviews/new", {**REVIEW, "report_as_of": future})
+    assert answer.status_code == 422
+    assert 'id="report_as_of-error"' in answer.get_data(as_text=True)
+    assert people_store.size() == before

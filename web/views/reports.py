@@ -76,7 +76,10 @@ def status() -> ResponseReturnValue:
     moment = as_of.moment if as_of is not None else None
     pinned = _moment_of(request.args.get("at"))
     unit = request.args.get("unit", "").strip() or person().unit
-    at = pinned or moment or current_wiring().clock.now()
+    now = current_wiring().clock.now()
+    if pinned is not None and pinned > now:
+        abort(400)  # a report of the future would change as events come
+    at = pinned or moment or now
     report = report_at(unit, at)
     fmt = request.args.get("format", "")
     name = f"qms-status-{unit}-{report.size}"

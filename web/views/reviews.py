@@ -217,6 +217,10 @@ def hold() -> ResponseReturnValue:
             moment = _moment_of(form.report_as_of.data)
             if form.report_as_of.data and moment is None:
                 form.report_as_of.errors = [_("Copy the moment from the status report")]
+            elif moment is not None and moment > current_wiring().clock.now():
+                form.report_as_of.errors = [
+                    _("The moment is in the future: copy it from the status report")
+                ]
             elif moment is not None:
                 report = report_at(unit, moment)
                 inputs.append(
@@ -251,7 +255,11 @@ def hold() -> ResponseReturnValue:
                     return redirect(url_for("reviews.page", review_id=review_id))
                 general = outcome.general
     moment = _moment_of(form.report_as_of.data)
-    if moment is not None and not form.report_as_of.errors:
+    if (
+        moment is not None
+        and not form.report_as_of.errors
+        and moment <= current_wiring().clock.now()
+    ):
         try:
             pinned = report_at(str(form.unit.data or me.unit), moment)
         except NotFound:  # the form says what is wrong on submit
