@@ -411,3 +411,34 @@ def test_as_of_shows_earlier_state_without_forms(
     register = client.get("/indicators?as_of=2026-01-06").get_data(as_text=True)
     assert "banner-as-of" in register
     assert "/indicators/new" not in register
+
+
+def test_define_escapes_the_name_everywhere(
+    client: FlaskClient, people_store: EventStore
+) -> None:
+    sign_in(client, "mia")
+    answer, _ = post_form(client, "/indicators/new", {**DEFINE, "name": XSS})
+    assert answer.status_code == 302
+    for url in ("/indicators", "/indicators/KPI-9", "/dashboard", "/reports/status"):
+        text = client.get(url).get_data(as_text=True)
+        assert XSS not in text, url
+        assert "&lt;script&gt;" in text, url
+
+
+def test_measure_on_a_stale_form_is_409(
+    client: FlaskClient, kpi: str, service: Service, people_store: EventStore
+) -> None:
+    sign_in(client, "dave")
+    page = client.get(f"/indicators/{kpi}/measure")
+    sent = {**hidden(page), "period": "2026-01", "value": "99"}
+    service.handle(
+        ind.ChangeTarget(
+            indicator_id=kpi, target="96", effective_from="2026-01", reason="up"
+        ),
+        "mia",
+    )
+    before = people_store.size()
+    answer = client.post(f"/indicators/{kpi}/measure", data=sent)
+    assert answer.status_code == 409
+    assert "up" in answer.get_data(as_text=True)  # what changed meanwhile
+    assert people_store.size() == before
