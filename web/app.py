@@ -39,7 +39,7 @@ from ledger.store.engine import require_ledger
 from web.auth import Sessions, init_login
 from web.errors import register_errors
 from web.i18n import init_i18n
-from web.views import audits, auth, documents, findings, me
+from web.views import audits, auth, documents, findings, indicators, me
 from web.wiring import (
     STORE_EXTENSION,
     https_setting,
@@ -128,6 +128,7 @@ def create_app(
     app.register_blueprint(documents.bp)
     findings.init_app(app)
     app.register_blueprint(audits.bp)
+    indicators.init_app(app)  # indicators, reviews, dashboard, status report
     app.after_request(security_headers)
     return app
 
@@ -142,9 +143,9 @@ def security_headers(response: Response) -> Response:
 
 
 def index() -> ResponseReturnValue:
-    """The start page: the person's own page, or sign in."""
+    """The start page: the dashboard of the person's unit, or sign in."""
     if current_user.is_authenticated:
-        return redirect(url_for("me.index"))
+        return redirect(url_for("dashboard.index"))
     return redirect(url_for("auth.login"))
 
 
