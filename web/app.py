@@ -39,6 +39,7 @@ from ledger.store.engine import require_ledger
 from web.auth import Sessions, init_login
 from web.errors import register_errors
 from web.i18n import init_i18n
+from web.nav import init_nav
 from web.views import audits, auth, documents, findings, indicators, me
 from web.wiring import (
     STORE_EXTENSION,
@@ -119,6 +120,7 @@ def create_app(
     wiring = wire(app, settings, clock=clock, scrypt_n=scrypt_n)
     init_login(app, Sessions(wiring.store.engine, wiring.clock))
     init_i18n(app, timezone_setting(env))
+    init_nav(app)
     CSRFProtect(app)
     register_errors(app)
     app.add_url_rule("/healthz", "healthz", healthz, methods=["GET"])
