@@ -100,7 +100,9 @@ def test_draft_submit_review_sign_effective_history_as_of_and_language(
     approver.fill("#effective_on", datetime.now(SHANGHAI).date().isoformat())
     _post_form(approver)
     assert approver.url.endswith(f"/documents/{DOC}")
-    assert "badge-effective" in (approver.locator("h1 .badge").get_attribute("class") or "")
+    assert "badge-effective" in (
+        approver.locator("h1 .badge").get_attribute("class") or ""
+    )
     history = approver.locator("main").inner_text()
     assert "批准" in history
     assert (
