@@ -38,6 +38,7 @@ from web.views.findings_actions import (
     AuditSteps,
     audit_steps,
     may_plan_audit,
+    may_raise,
     readable_units,
     units_covered,
 )
@@ -239,6 +240,9 @@ def _show(
             forms=forms,
             failed=failed[1] if failed else None,
             general=general,
+            may_raise=as_of is None
+            and found.status == "in_progress"
+            and may_raise(person()),
             history=history_of(f"audit/{audit_id}", as_of),
             as_of=as_of,
             as_of_error=as_of_error,
@@ -324,7 +328,12 @@ def report(audit_id: str) -> ResponseReturnValue:
     if request.method == "GET":
         if not audit_steps(who, found).report:
             abort(403)
-        form.stamp(current_wiring().store.stream_version(f"audit/{audit_id}"))
+        store = current_wiring().store
+        form.stamp(store.stream_version(f"audit/{audit_id}"))
+        raised = q.finding_register(store.engine, store, unit=found.unit)
+        form.findings.data = ", ".join(
+            x.finding_id for x in raised if x.audit == audit_id
+        )
         return _report_page(found, form, [], 200)
     if not form.validate_on_submit():
         if form.command_id.errors or form.version.errors or form.csrf_token.errors:

@@ -368,6 +368,12 @@ def new() -> ResponseReturnValue:
     ]
     if request.method == "GET":
         form.stamp(0)
+        audit = request.args.get("audit", "")
+        if audit and ff.RECORD_ID_RE.fullmatch(audit):
+            # raised from an audit's page: the audit and its unit filled in
+            form.audit.data = audit
+            form.source.data = "internal_audit"
+            form.unit.data = request.args.get("unit", "")
         return _raise_page(form, [], 200)
     valid = form.validate_on_submit()
     if form.command_id.errors or form.version.errors or form.csrf_token.errors:
