@@ -490,6 +490,7 @@ def test_the_owner_sees_their_open_actions_on_their_page(
     sign_in(client, "dave")
     text = client.get("/me").get_data(as_text=True)
     assert "Corrective actions you own" in text
+    assert '<a href="/findings/F-1#action-A1">F-1</a>' in text
     assert "train the clerks" in text
     sign_in(client, "mia")
     assert "Corrective actions you own" not in client.get("/me").get_data(as_text=True)

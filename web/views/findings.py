@@ -31,6 +31,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import Forbidden
 from wtforms import SelectChoice
@@ -232,7 +233,9 @@ def actions_section(who: SignedIn) -> str | None:
     tasks = q.open_tasks(store.engine, store, who.user_id, today=today())
     if not tasks.actions:
         return None
-    return str(render_template("findings/tasks.html", actions=tasks.actions))
+    # the template escapes what it shows: its output is HTML to insert as it is
+    html = render_template("findings/tasks.html", actions=tasks.actions)
+    return Markup(html)  # noqa: S704
 
 
 # --- the register ------------------------------------------------------------------
