@@ -58,8 +58,14 @@ def test_the_audits_and_findings_pages_in_chinese(
         response = page.goto(href + "/verify")
         if response is not None and response.status == 200:
             axe_check(page)
-            assert "电子签名" in page.inner_text("main")
             shot("finding-verify")
+            page.check("#effective-0")
+            page.fill("#comment", "抽查三个月记录，未再发生")
+            page.click("button.button[type=submit]")
+            page.wait_for_load_state()
+            assert "电子签名" in page.inner_text("main")
+            axe_check(page)
+            shot("finding-verify-sign")
             break
     _open(page, "/audits", axe_check, shot, "audits-register")
     first = page.locator("table tbody a").first.get_attribute("href")

@@ -393,7 +393,7 @@ def test_verifying_is_a_signing_page_for_an_independent_auditor(
     page = client.get("/findings/F-1/verify")
     text = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert "Your electronic signature" in text
+    assert "Continue to sign" in text
     assert "train" in text
     wrong = client.post(
         "/findings/F-1/verify",
@@ -576,3 +576,38 @@ def test_unticking_the_units_below_in_the_filter_form_leaves_them_out(
     assert "F-1" in client.get("/findings?filtered=1&unit=HQ&subtree=1").get_data(
         as_text=True
     )
+
+
+DIGEST = re.compile(r'<code class="digest">([0-9a-f]{64})</code>')
+
+
+def test_the_signing_page_shows_the_digest_that_is_signed(
+    client: FlaskClient, service: Service, people_store: EventStore
+) -> None:
+    to_actions_done(service, people_store)
+    english(client)
+    sign_in(client, "erin")
+    page = client.get("/findings/F-1/verify")
+    assert 'name="password"' not in page.get_data(as_text=True)  # the verdict first
+    empty = client.post(
+        "/findings/F-1/verify", data=form_data(page, stage="review", comment="")
+    )
+    assert empty.status_code == 422
+    assert "Say what you checked" in empty.get_data(as_text=True)
+    review = client.post(
+        "/findings/F-1/verify",
+        data=form_data(page, stage="review", effective="yes", comment="three months"),
+    )
+    text = review.get_data(as_text=True)
+    assert review.status_code == 200
+    assert 'name="password"' in text
+    found = DIGEST.search(text)
+    assert found is not None
+    assert '<input type="hidden" name="comment" value="three months">' in text
+    data = form_data(
+        review, effective="yes", comment="three months", password=secret("erin")
+    )
+    assert client.post("/findings/F-1/verify", data=data).status_code == 302
+    signed = people_store.read_stream("finding/F-1")[-1]
+    assert signed.data["esig"]["subject_sha256"] == found.group(1)  # type: ignore[index]
+    assert signed.data["comment"] == "three months"

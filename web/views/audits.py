@@ -27,6 +27,7 @@ from web.commands import CommandForm, conflict_page, record
 from web.views import audits_forms as af
 from web.views.findings import (
     STATUS_NAMES,
+    content_errors,
     csv_response,
     history_of,
     page_request,
@@ -295,7 +296,12 @@ def take_step(audit_id: str, step: str) -> ResponseReturnValue:
 
 
 def _report_page(
-    found: q.AuditView, form: af.ReportAuditForm, general: Sequence[str], status: int
+    found: q.AuditView,
+    form: af.ReportAuditForm,
+    general: Sequence[str],
+    status: int,
+    *,
+    signing: bool = True,
 ) -> ResponseReturnValue:
     version = form.seen_version
     content = a.signed_content(
@@ -308,6 +314,7 @@ def _report_page(
             audit=found,
             form=form,
             general=general,
+            signing=signing,
             version=version,
             digest=subject_sha256(f"audit/{found.audit_id}", version, content),
             meaning=_(
@@ -334,10 +341,21 @@ def report(audit_id: str) -> ResponseReturnValue:
         form.findings.data = ", ".join(
             x.finding_id for x in raised if x.audit == audit_id
         )
+        return _report_page(found, form, [], 200, signing=False)
+    valid = form.validate_on_submit()
+    if form.command_id.errors or form.version.errors or form.csrf_token.errors:
+        abort(400)
+    if request.form.get("stage") == "edit":
+        form.password.errors = []
+        return _report_page(found, form, [], 200, signing=False)
+    if content_errors(form):
+        form.password.errors = []
+        return _report_page(found, form, [], 422, signing=False)
+    if request.form.get("stage") == "review":
+        # the report is complete: show exactly what is signed, then ask the password
+        form.password.errors = []
         return _report_page(found, form, [], 200)
-    if not form.validate_on_submit():
-        if form.command_id.errors or form.version.errors or form.csrf_token.errors:
-            abort(400)
+    if not valid:
         return _report_page(found, form, [], 422)
     outcome = record(
         form,

@@ -631,8 +631,20 @@ def _verify_digest(found: q.FindingView, version: int, form: ff.VerifyForm) -> s
     return subject_sha256(f"finding/{found.finding_id}", version, content)
 
 
+def content_errors(form: CommandForm) -> bool:
+    """Whether a signing form's content (everything but the password) is wrong."""
+    return any(
+        field.errors for name, field in form._fields.items() if name != "password"
+    )
+
+
 def _verify_page(
-    found: q.FindingView, form: ff.VerifyForm, general: Sequence[str], status: int
+    found: q.FindingView,
+    form: ff.VerifyForm,
+    general: Sequence[str],
+    status: int,
+    *,
+    signing: bool = True,
 ) -> ResponseReturnValue:
     version = form.seen_version
     return (
@@ -641,6 +653,7 @@ def _verify_page(
             finding=found,
             form=form,
             general=general,
+            signing=signing,
             version=version,
             digest=_verify_digest(found, version, form),
             meaning=_(
@@ -662,10 +675,21 @@ def verify(finding_id: str) -> ResponseReturnValue:
         if not finding_steps(who, found).verify:
             abort(403)
         form.stamp(current_wiring().store.stream_version(f"finding/{finding_id}"))
+        return _verify_page(found, form, [], 200, signing=False)
+    valid = form.validate_on_submit()
+    if form.command_id.errors or form.version.errors or form.csrf_token.errors:
+        abort(400)
+    if request.form.get("stage") == "edit":
+        form.password.errors = []
+        return _verify_page(found, form, [], 200, signing=False)
+    if content_errors(form):
+        form.password.errors = []
+        return _verify_page(found, form, [], 422, signing=False)
+    if request.form.get("stage") == "review":
+        # the content is complete: show exactly what is signed, then ask the password
+        form.password.errors = []
         return _verify_page(found, form, [], 200)
-    if not form.validate_on_submit():
-        if form.command_id.errors or form.version.errors or form.csrf_token.errors:
-            abort(400)
+    if not valid:
         return _verify_page(found, form, [], 422)
     outcome = record(
         form,
