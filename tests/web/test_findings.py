@@ -611,3 +611,43 @@ def test_the_signing_page_shows_the_digest_that_is_signed(
     signed = people_store.read_stream("finding/F-1")[-1]
     assert signed.data["esig"]["subject_sha256"] == found.group(1)  # type: ignore[index]
     assert signed.data["comment"] == "three months"
+
+
+@pytest.mark.parametrize(
+    "step", ["contain", "analyse", "plan", "complete", "change_due", "close", "reopen"]
+)
+def test_a_step_without_its_token_is_refused(
+    client: FlaskClient, service: Service, people_store: EventStore, step: str
+) -> None:
+    raise_finding(service, people_store)
+    sign_in(client, "mia")
+    data = form_data(client.get("/findings/F-1"), action="x", reason="x")
+    del data["csrf_token"]
+    before = people_store.size()
+    assert client.post(f"/findings/F-1/{step}", data=data).status_code == 400
+    assert people_store.size() == before
+
+
+@pytest.mark.parametrize(
+    ("user", "step"),
+    [("vic", "contain"), ("dave", "close"), ("zoe", "contain"), ("carol", "plan")],
+)
+def test_a_step_by_someone_without_the_role_is_forbidden(
+    client: FlaskClient,
+    service: Service,
+    people_store: EventStore,
+    user: str,
+    step: str,
+) -> None:
+    raise_finding(service, people_store)
+    sign_in(client, "mia")
+    data = form_data(client.get("/findings/F-1"), action="x", reason="x")
+    sign_in(client, user)
+    data["csrf_token"] = csrf_token(client.get("/findings"))
+    if client.get("/findings/F-1").status_code == 404:
+        # another unit's finding is not there at all
+        assert client.post(f"/findings/F-1/{step}", data=data).status_code == 404
+        return
+    before = people_store.size()
+    assert client.post(f"/findings/F-1/{step}", data=data).status_code == 403
+    assert people_store.size() == before
