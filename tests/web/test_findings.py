@@ -651,3 +651,17 @@ def test_a_step_by_someone_without_the_role_is_forbidden(
     before = people_store.size()
     assert client.post(f"/findings/F-1/{step}", data=data).status_code == 403
     assert people_store.size() == before
+
+
+def test_a_reader_of_one_unit_counts_and_pages_only_its_findings(
+    client: FlaskClient, service: Service, people_store: EventStore
+) -> None:
+    raise_finding(service, people_store, "F-1")
+    for i in range(30):
+        raise_finding(service, people_store, f"G-{i:02d}", unit="B2")
+    english(client)
+    sign_in(client, "vic")
+    text = client.get("/findings").get_data(as_text=True)
+    assert "1 findings" in text
+    assert "F-1" in text
+    assert "Next page" not in text

@@ -41,6 +41,7 @@ from web.views.findings_actions import (
     may_plan_audit,
     may_raise,
     readable_units,
+    register_scope,
     units_covered,
 )
 from web.views.findings_forms import parse_day
@@ -76,11 +77,13 @@ def register() -> ResponseReturnValue:
         errors["programme"] = _("Enter the year as four digits")
         programme = ""
     store = current_wiring().store
+    scope, scope_subtree = register_scope(who)
     page = q.audit_page(
         store.engine,
         store,
         wanted,
-        unit=unit or None,
+        unit=unit or scope,
+        subtree=True if unit else scope_subtree,
         programme=programme or None,
         status=status or None,
         as_of=as_of.moment if as_of else None,

@@ -50,6 +50,7 @@ from web.views.findings_actions import (
     finding_steps,
     may_raise,
     readable_units,
+    register_scope,
     units_covered,
 )
 from web.views.me import add_task_section
@@ -274,12 +275,13 @@ def register() -> ResponseReturnValue:
     errors.update(filter_errors)
     store = current_wiring().store
     readable = readable_units(who)
+    scope, scope_subtree = register_scope(who)
     page = q.finding_page(
         store.engine,
         store,
         wanted,
-        unit=filters["unit"] or None,
-        subtree=filters["subtree"],
+        unit=filters["unit"] or scope,
+        subtree=filters["subtree"] if filters["unit"] else scope_subtree,
         open_only=filters["open_only"],
         classification=filters["classification"] or None,
         as_of=as_of.moment if as_of else None,
