@@ -665,3 +665,20 @@ def test_a_reader_of_one_unit_counts_and_pages_only_its_findings(
     assert "1 findings" in text
     assert "F-1" in text
     assert "Next page" not in text
+
+
+def test_the_evidence_of_a_finding_downloads_for_its_readers_only(
+    client: FlaskClient, service: Service, people_store: EventStore
+) -> None:
+    raise_finding(service, people_store)
+    digest = people_store.put_blob(b"photo")
+    sign_in(client, "vic")
+    page = client.get("/findings/F-1").get_data(as_text=True)
+    assert f"/findings/F-1/evidence/{digest}" in page
+    got = client.get(f"/findings/F-1/evidence/{digest}")
+    assert got.status_code == 200
+    assert got.data == b"photo"
+    assert "attachment" in got.headers["Content-Disposition"]
+    assert client.get(f"/findings/F-1/evidence/{'0' * 64}").status_code == 404
+    sign_in(client, "zoe")
+    assert client.get(f"/findings/F-1/evidence/{digest}").status_code == 404

@@ -25,6 +25,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -33,7 +34,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.datastructures import FileStorage
-from werkzeug.exceptions import Forbidden
+from werkzeug.exceptions import Forbidden, NotFound
 from wtforms import SelectChoice
 
 from ledger.domain import findings as f
@@ -568,6 +569,25 @@ CONFIRMATIONS: Mapping[str, Any] = {
     "close": _l("The finding is closed."),
     "reopen": _l("The finding is reopened."),
 }
+
+
+@bp.route("/<finding_id>/evidence/<digest>", methods=["GET"])
+@login_required
+def evidence(finding_id: str, digest: str) -> ResponseReturnValue:
+    """Download a file of evidence of the finding or of one of its actions."""
+    as_of, _error = read_as_of()
+    found = _load(finding_id, as_of)
+    refs = [*found.evidence, *(e for a in found.actions for e in a.evidence)]
+    for ref in refs:
+        if isinstance(ref, Mapping) and ref.get("blob") == digest:
+            data = current_wiring().store.get_blob(digest)
+            return send_file(
+                io.BytesIO(data),
+                mimetype=str(ref.get("media_type") or "application/octet-stream"),
+                as_attachment=True,
+                download_name=str(ref.get("name") or digest),
+            )
+    raise NotFound()
 
 
 @bp.route("/<finding_id>/<step>", methods=["POST"])
