@@ -50,6 +50,23 @@ def test_the_audits_and_findings_pages_in_chinese(
     assert "有问题需要处理" in page.inner_text("main")
     axe_check(page)
     shot("finding-new-errors")
+    # the signing page of a finding whose actions are done, where this auditor may sign
+    page.goto("/findings?open=1")
+    for href in page.locator("table tbody a").evaluate_all(
+        "(as) => as.map(a => a.href)"
+    ):
+        response = page.goto(href + "/verify")
+        if response is not None and response.status == 200:
+            axe_check(page)
+            shot("finding-verify")
+            page.check("#effective-0")
+            page.fill("#comment", "抽查三个月记录，未再发生")
+            page.click("button.button[type=submit]")
+            page.wait_for_load_state()
+            assert "电子签名" in page.inner_text("main")
+            axe_check(page)
+            shot("finding-verify-sign")
+            break
     _open(page, "/audits", axe_check, shot, "audits-register")
     first = page.locator("table tbody a").first.get_attribute("href")
     assert first is not None

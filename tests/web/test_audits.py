@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 
 from ledger.clock import FixedClock
 from ledger.domain import audits as a
+from ledger.domain import findings as f
 from ledger.service import Service
 from ledger.store import EventStore
 from projections.runner import InlineProjector
@@ -22,7 +23,7 @@ from tests.support.webapp import (
     sign_in,
     web_app,
 )
-from tests.web.test_findings import XSS, english, events, form_data
+from tests.web.test_findings import DIGEST, XSS, english, events, evidence, form_data
 
 __all__ = ["client", "people_signer", "people_store", "people_template", "web_app"]
 
@@ -135,7 +136,7 @@ def test_start_report_and_close(
     sign_in(client, "carol")
     page = client.get("/audits/IA-1/report")
     assert page.status_code == 200
-    assert "Your electronic signature" in page.get_data(as_text=True)
+    assert "Continue to sign" in page.get_data(as_text=True)
     sent = client.post(
         "/audits/IA-1/report",
         data=form_data(
@@ -192,3 +193,61 @@ def test_another_units_audit_is_not_there_and_as_of_hides_forms(
     assert "Planned" in text
     assert "In progress" not in text
     assert "/audits/IA-1/cancel" not in text
+
+
+def test_a_finding_raised_from_a_running_audit_is_offered_in_its_report(
+    client: FlaskClient, service: Service, people_store: EventStore
+) -> None:
+    plan(service)
+    service.handle(a.StartAudit(audit_id="IA-1", started_on=date(2026, 2, 1)), "carol")
+    english(client)
+    sign_in(client, "carol")
+    page = client.get("/audits/IA-1")
+    assert "/findings/new?audit=IA-1&amp;unit=B1" in page.get_data(as_text=True)
+    form = client.get("/findings/new?audit=IA-1&unit=B1").get_data(as_text=True)
+    assert 'value="IA-1"' in form
+    assert '<option selected value="internal_audit">' in form
+    service.handle(
+        f.RaiseFinding(
+            finding_id="F-7",
+            unit="B1",
+            source="internal_audit",
+            classification="minor",
+            criterion={"clause": "7.5.3"},
+            description="d",
+            evidence=evidence(people_store),
+            due_on=date(2026, 3, 31),
+            audit="IA-1",
+        ),
+        "carol",
+    )
+    report = client.get("/audits/IA-1/report").get_data(as_text=True)
+    assert 'value="F-7"' in report
+
+
+def test_the_report_is_reviewed_then_signed_with_its_digest(
+    client: FlaskClient, service: Service, people_store: EventStore
+) -> None:
+    plan(service)
+    service.handle(a.StartAudit(audit_id="IA-1", started_on=date(2026, 2, 1)), "carol")
+    english(client)
+    sign_in(client, "carol")
+    page = client.get("/audits/IA-1/report")
+    review = client.post(
+        "/audits/IA-1/report",
+        data=form_data(page, stage="review", summary="effective", findings=""),
+    )
+    text = review.get_data(as_text=True)
+    assert review.status_code == 200
+    assert "The report you sign" in text
+    found = DIGEST.search(text)
+    assert found is not None
+    edit = client.post(
+        "/audits/IA-1/report",
+        data=form_data(review, stage="edit", summary="effective", findings=""),
+    )
+    assert 'name="password"' not in edit.get_data(as_text=True)
+    data = form_data(review, summary="effective", findings="", password=secret("carol"))
+    assert client.post("/audits/IA-1/report", data=data).status_code == 302
+    signed = people_store.read_stream("audit/IA-1")[-1]
+    assert signed.data["esig"]["subject_sha256"] == found.group(1)  # type: ignore[index]

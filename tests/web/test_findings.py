@@ -393,7 +393,7 @@ def test_verifying_is_a_signing_page_for_an_independent_auditor(
     page = client.get("/findings/F-1/verify")
     text = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert "Your electronic signature" in text
+    assert "Continue to sign" in text
     assert "train" in text
     wrong = client.post(
         "/findings/F-1/verify",
@@ -490,6 +490,7 @@ def test_the_owner_sees_their_open_actions_on_their_page(
     sign_in(client, "dave")
     text = client.get("/me").get_data(as_text=True)
     assert "Corrective actions you own" in text
+    assert '<a href="/findings/F-1#action-A1">F-1</a>' in text
     assert "train the clerks" in text
     sign_in(client, "mia")
     assert "Corrective actions you own" not in client.get("/me").get_data(as_text=True)
@@ -575,3 +576,109 @@ def test_unticking_the_units_below_in_the_filter_form_leaves_them_out(
     assert "F-1" in client.get("/findings?filtered=1&unit=HQ&subtree=1").get_data(
         as_text=True
     )
+
+
+DIGEST = re.compile(r'<code class="digest">([0-9a-f]{64})</code>')
+
+
+def test_the_signing_page_shows_the_digest_that_is_signed(
+    client: FlaskClient, service: Service, people_store: EventStore
+) -> None:
+    to_actions_done(service, people_store)
+    english(client)
+    sign_in(client, "erin")
+    page = client.get("/findings/F-1/verify")
+    assert 'name="password"' not in page.get_data(as_text=True)  # the verdict first
+    empty = client.post(
+        "/findings/F-1/verify", data=form_data(page, stage="review", comment="")
+    )
+    assert empty.status_code == 422
+    assert "Say what you checked" in empty.get_data(as_text=True)
+    review = client.post(
+        "/findings/F-1/verify",
+        data=form_data(page, stage="review", effective="yes", comment="three months"),
+    )
+    text = review.get_data(as_text=True)
+    assert review.status_code == 200
+    assert 'name="password"' in text
+    found = DIGEST.search(text)
+    assert found is not None
+    assert '<input type="hidden" name="comment" value="three months">' in text
+    data = form_data(
+        review, effective="yes", comment="three months", password=secret("erin")
+    )
+    assert client.post("/findings/F-1/verify", data=data).status_code == 302
+    signed = people_store.read_stream("finding/F-1")[-1]
+    assert signed.data["esig"]["subject_sha256"] == found.group(1)  # type: ignore[index]
+    assert signed.data["comment"] == "three months"
+
+
+@pytest.mark.parametrize(
+    "step", ["contain", "analyse", "plan", "complete", "change_due", "close", "reopen"]
+)
+def test_a_step_without_its_token_is_refused(
+    client: FlaskClient, service: Service, people_store: EventStore, step: str
+) -> None:
+    raise_finding(service, people_store)
+    sign_in(client, "mia")
+    data = form_data(client.get("/findings/F-1"), action="x", reason="x")
+    del data["csrf_token"]
+    before = people_store.size()
+    assert client.post(f"/findings/F-1/{step}", data=data).status_code == 400
+    assert people_store.size() == before
+
+
+@pytest.mark.parametrize(
+    ("user", "step"),
+    [("vic", "contain"), ("dave", "close"), ("zoe", "contain"), ("carol", "plan")],
+)
+def test_a_step_by_someone_without_the_role_is_forbidden(
+    client: FlaskClient,
+    service: Service,
+    people_store: EventStore,
+    user: str,
+    step: str,
+) -> None:
+    raise_finding(service, people_store)
+    sign_in(client, "mia")
+    data = form_data(client.get("/findings/F-1"), action="x", reason="x")
+    sign_in(client, user)
+    data["csrf_token"] = csrf_token(client.get("/findings"))
+    if client.get("/findings/F-1").status_code == 404:
+        # another unit's finding is not there at all
+        assert client.post(f"/findings/F-1/{step}", data=data).status_code == 404
+        return
+    before = people_store.size()
+    assert client.post(f"/findings/F-1/{step}", data=data).status_code == 403
+    assert people_store.size() == before
+
+
+def test_a_reader_of_one_unit_counts_and_pages_only_its_findings(
+    client: FlaskClient, service: Service, people_store: EventStore
+) -> None:
+    raise_finding(service, people_store, "F-1")
+    for i in range(30):
+        raise_finding(service, people_store, f"G-{i:02d}", unit="B2")
+    english(client)
+    sign_in(client, "vic")
+    text = client.get("/findings").get_data(as_text=True)
+    assert "1 findings" in text
+    assert "F-1" in text
+    assert "Next page" not in text
+
+
+def test_the_evidence_of_a_finding_downloads_for_its_readers_only(
+    client: FlaskClient, service: Service, people_store: EventStore
+) -> None:
+    raise_finding(service, people_store)
+    digest = people_store.put_blob(b"photo")
+    sign_in(client, "vic")
+    page = client.get("/findings/F-1").get_data(as_text=True)
+    assert f"/findings/F-1/evidence/{digest}" in page
+    got = client.get(f"/findings/F-1/evidence/{digest}")
+    assert got.status_code == 200
+    assert got.data == b"photo"
+    assert "attachment" in got.headers["Content-Disposition"]
+    assert client.get(f"/findings/F-1/evidence/{'0' * 64}").status_code == 404
+    sign_in(client, "zoe")
+    assert client.get(f"/findings/F-1/evidence/{digest}").status_code == 404

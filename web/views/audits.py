@@ -27,6 +27,7 @@ from web.commands import CommandForm, conflict_page, record
 from web.views import audits_forms as af
 from web.views.findings import (
     STATUS_NAMES,
+    content_errors,
     csv_response,
     history_of,
     page_request,
@@ -38,7 +39,9 @@ from web.views.findings_actions import (
     AuditSteps,
     audit_steps,
     may_plan_audit,
+    may_raise,
     readable_units,
+    register_scope,
     units_covered,
 )
 from web.views.findings_forms import parse_day
@@ -74,11 +77,13 @@ def register() -> ResponseReturnValue:
         errors["programme"] = _("Enter the year as four digits")
         programme = ""
     store = current_wiring().store
+    scope, scope_subtree = register_scope(who)
     page = q.audit_page(
         store.engine,
         store,
         wanted,
-        unit=unit or None,
+        unit=unit or scope,
+        subtree=True if unit else scope_subtree,
         programme=programme or None,
         status=status or None,
         as_of=as_of.moment if as_of else None,
@@ -239,6 +244,9 @@ def _show(
             forms=forms,
             failed=failed[1] if failed else None,
             general=general,
+            may_raise=as_of is None
+            and found.status == "in_progress"
+            and may_raise(person()),
             history=history_of(f"audit/{audit_id}", as_of),
             as_of=as_of,
             as_of_error=as_of_error,
@@ -291,7 +299,12 @@ def take_step(audit_id: str, step: str) -> ResponseReturnValue:
 
 
 def _report_page(
-    found: q.AuditView, form: af.ReportAuditForm, general: Sequence[str], status: int
+    found: q.AuditView,
+    form: af.ReportAuditForm,
+    general: Sequence[str],
+    status: int,
+    *,
+    signing: bool = True,
 ) -> ResponseReturnValue:
     version = form.seen_version
     content = a.signed_content(
@@ -304,6 +317,7 @@ def _report_page(
             audit=found,
             form=form,
             general=general,
+            signing=signing,
             version=version,
             digest=subject_sha256(f"audit/{found.audit_id}", version, content),
             meaning=_(
@@ -324,11 +338,27 @@ def report(audit_id: str) -> ResponseReturnValue:
     if request.method == "GET":
         if not audit_steps(who, found).report:
             abort(403)
-        form.stamp(current_wiring().store.stream_version(f"audit/{audit_id}"))
+        store = current_wiring().store
+        form.stamp(store.stream_version(f"audit/{audit_id}"))
+        raised = q.finding_register(store.engine, store, unit=found.unit)
+        form.findings.data = ", ".join(
+            x.finding_id for x in raised if x.audit == audit_id
+        )
+        return _report_page(found, form, [], 200, signing=False)
+    valid = form.validate_on_submit()
+    if form.command_id.errors or form.version.errors or form.csrf_token.errors:
+        abort(400)
+    if request.form.get("stage") == "edit":
+        form.password.errors = []
+        return _report_page(found, form, [], 200, signing=False)
+    if content_errors(form):
+        form.password.errors = []
+        return _report_page(found, form, [], 422, signing=False)
+    if request.form.get("stage") == "review":
+        # the report is complete: show exactly what is signed, then ask the password
+        form.password.errors = []
         return _report_page(found, form, [], 200)
-    if not form.validate_on_submit():
-        if form.command_id.errors or form.version.errors or form.csrf_token.errors:
-            abort(400)
+    if not valid:
         return _report_page(found, form, [], 422)
     outcome = record(
         form,

@@ -25,14 +25,16 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 from werkzeug.datastructures import FileStorage
-from werkzeug.exceptions import Forbidden
+from werkzeug.exceptions import Forbidden, NotFound
 from wtforms import SelectChoice
 
 from ledger.domain import findings as f
@@ -49,6 +51,7 @@ from web.views.findings_actions import (
     finding_steps,
     may_raise,
     readable_units,
+    register_scope,
     units_covered,
 )
 from web.views.me import add_task_section
@@ -232,7 +235,9 @@ def actions_section(who: SignedIn) -> str | None:
     tasks = q.open_tasks(store.engine, store, who.user_id, today=today())
     if not tasks.actions:
         return None
-    return str(render_template("findings/tasks.html", actions=tasks.actions))
+    # the template escapes what it shows: its output is HTML to insert as it is
+    html = render_template("findings/tasks.html", actions=tasks.actions)
+    return Markup(html)  # noqa: S704
 
 
 # --- the register ------------------------------------------------------------------
@@ -271,12 +276,13 @@ def register() -> ResponseReturnValue:
     errors.update(filter_errors)
     store = current_wiring().store
     readable = readable_units(who)
+    scope, scope_subtree = register_scope(who)
     page = q.finding_page(
         store.engine,
         store,
         wanted,
-        unit=filters["unit"] or None,
-        subtree=filters["subtree"],
+        unit=filters["unit"] or scope,
+        subtree=filters["subtree"] if filters["unit"] else scope_subtree,
         open_only=filters["open_only"],
         classification=filters["classification"] or None,
         as_of=as_of.moment if as_of else None,
@@ -368,6 +374,12 @@ def new() -> ResponseReturnValue:
     ]
     if request.method == "GET":
         form.stamp(0)
+        audit = request.args.get("audit", "")
+        if audit and ff.RECORD_ID_RE.fullmatch(audit):
+            # raised from an audit's page: the audit and its unit filled in
+            form.audit.data = audit
+            form.source.data = "internal_audit"
+            form.unit.data = request.args.get("unit", "")
         return _raise_page(form, [], 200)
     valid = form.validate_on_submit()
     if form.command_id.errors or form.version.errors or form.csrf_token.errors:
@@ -559,6 +571,25 @@ CONFIRMATIONS: Mapping[str, Any] = {
 }
 
 
+@bp.route("/<finding_id>/evidence/<digest>", methods=["GET"])
+@login_required
+def evidence(finding_id: str, digest: str) -> ResponseReturnValue:
+    """Download a file of evidence of the finding or of one of its actions."""
+    as_of, _error = read_as_of()
+    found = _load(finding_id, as_of)
+    refs = [*found.evidence, *(e for a in found.actions for e in a.evidence)]
+    for ref in refs:
+        if isinstance(ref, Mapping) and ref.get("blob") == digest:
+            data = current_wiring().store.get_blob(digest)
+            return send_file(
+                io.BytesIO(data),
+                mimetype=str(ref.get("media_type") or "application/octet-stream"),
+                as_attachment=True,
+                download_name=str(ref.get("name") or digest),
+            )
+    raise NotFound()
+
+
 @bp.route("/<finding_id>/<step>", methods=["POST"])
 @login_required
 def take_step(finding_id: str, step: str) -> ResponseReturnValue:
@@ -622,8 +653,20 @@ def _verify_digest(found: q.FindingView, version: int, form: ff.VerifyForm) -> s
     return subject_sha256(f"finding/{found.finding_id}", version, content)
 
 
+def content_errors(form: CommandForm) -> bool:
+    """Whether a signing form's content (everything but the password) is wrong."""
+    return any(
+        field.errors for name, field in form._fields.items() if name != "password"
+    )
+
+
 def _verify_page(
-    found: q.FindingView, form: ff.VerifyForm, general: Sequence[str], status: int
+    found: q.FindingView,
+    form: ff.VerifyForm,
+    general: Sequence[str],
+    status: int,
+    *,
+    signing: bool = True,
 ) -> ResponseReturnValue:
     version = form.seen_version
     return (
@@ -632,6 +675,7 @@ def _verify_page(
             finding=found,
             form=form,
             general=general,
+            signing=signing,
             version=version,
             digest=_verify_digest(found, version, form),
             meaning=_(
@@ -653,10 +697,21 @@ def verify(finding_id: str) -> ResponseReturnValue:
         if not finding_steps(who, found).verify:
             abort(403)
         form.stamp(current_wiring().store.stream_version(f"finding/{finding_id}"))
+        return _verify_page(found, form, [], 200, signing=False)
+    valid = form.validate_on_submit()
+    if form.command_id.errors or form.version.errors or form.csrf_token.errors:
+        abort(400)
+    if request.form.get("stage") == "edit":
+        form.password.errors = []
+        return _verify_page(found, form, [], 200, signing=False)
+    if content_errors(form):
+        form.password.errors = []
+        return _verify_page(found, form, [], 422, signing=False)
+    if request.form.get("stage") == "review":
+        # the content is complete: show exactly what is signed, then ask the password
+        form.password.errors = []
         return _verify_page(found, form, [], 200)
-    if not form.validate_on_submit():
-        if form.command_id.errors or form.version.errors or form.csrf_token.errors:
-            abort(400)
+    if not valid:
         return _verify_page(found, form, [], 422)
     outcome = record(
         form,

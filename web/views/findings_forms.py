@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -24,6 +25,7 @@ from ledger.domain.findings import CLASSIFICATIONS, SOURCES
 from web.commands import CommandForm
 
 RECORD_ID = r"^[A-Za-z0-9._-]{1,40}$"
+RECORD_ID_RE = re.compile(RECORD_ID)
 TEXT_MAX = 4000
 
 
