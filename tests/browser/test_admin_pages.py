@@ -25,7 +25,7 @@ def _open(page: Page, path: str, axe_check: AxeCheck, shot: Shot, name: str) -> 
     assert response is not None
     assert response.status == 200, path
     axe_check(page)
-    shot(name)
+    shot(name, of=page)
 
 
 def test_administration_pages_read_well_and_pass_axe(
@@ -56,7 +56,7 @@ def test_administration_pages_read_well_and_pass_axe(
     page.wait_for_load_state()
     assert "有问题需要处理" in page.inner_text("main")
     axe_check(page)
-    shot("register-errors")
+    shot("register-errors", of=page)
     _open(page, "/admin/units?as_of=2020-01-01", axe_check, shot, "units-as-of")
     assert page.locator(".banner-as-of").count() == 1
     assert page_log.csp_violations == []

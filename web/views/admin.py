@@ -66,6 +66,22 @@ EVENT_NAMES: Mapping[str, str] = {
     "user.deactivated": _l("Deactivated"),
     "user.esign_key_issued": _l("New signature key under a temporary password"),
 }
+# The facts of units and users, as the history names them.
+FIELD_NAMES: Mapping[str, str] = {
+    "code": _l("Unit code"),
+    "name_zh": _l("Name in Chinese"),
+    "name_en": _l("Name in English"),
+    "kind": _l("Kind of unit"),
+    "parent": _l("Parent unit"),
+    "closed": _l("Closed"),
+    "user_id": _l("User ID"),
+    "name": _l("Full name"),
+    "unit": _l("Unit"),
+    "email": _l("Email address"),
+    "roles": _l("Roles"),
+    "active": _l("Active"),
+    "key_id": _l("Signature key"),
+}
 KIND_NAMES: Mapping[str, str] = {
     "headquarters": _l("Headquarters"),
     "bureau": _l("Bureau"),
@@ -132,6 +148,7 @@ def unit_name(unit: q.UnitView | None, code: str = "") -> str:
 def _helpers() -> dict[str, Any]:
     return {
         "admin_event_names": EVENT_NAMES,
+        "admin_field_names": FIELD_NAMES,
         "admin_kind_names": KIND_NAMES,
         "admin_unit_name": unit_name,
     }

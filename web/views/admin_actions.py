@@ -38,9 +38,12 @@ def admin_scope(
 
 
 def unit_actions(unit: q.UnitView, scope: frozenset[str]) -> tuple[str, ...]:
-    """The actions on `unit` to offer: rename and close an open unit in scope."""
+    """The actions on `unit` to offer: rename and close an open unit in scope (the
+    headquarters is renamed, never closed: every unit hangs below it)."""
     if unit.closed or unit.code not in scope:
         return ()
+    if unit.kind == "headquarters":
+        return ("rename",)
     return UNIT_ACTIONS
 
 
