@@ -64,7 +64,7 @@ EVENT_NAMES: Mapping[str, str] = {
     "user.role_revoked": _l("Role revoked"),
     "user.moved": _l("Moved to another unit"),
     "user.deactivated": _l("Deactivated"),
-    "user.esign_key_issued": _l("New signature key under a temporary password"),
+    "user.esign_key_issued": _l("New signature key issued"),
 }
 # The facts of units and users, as the history names them.
 FIELD_NAMES: Mapping[str, str] = {
