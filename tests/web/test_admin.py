@@ -405,3 +405,54 @@ def test_pages_as_of_an_earlier_moment_show_the_state_then_and_no_forms(
         client.get("/admin/units", query_string=then)
     )
     assert client.get("/admin/units/B2/rename", query_string=then).status_code == 302
+
+
+def test_an_administrator_of_one_bureau_sees_and_changes_only_its_units_and_people(
+    client: FlaskClient, people_store: EventStore, clock: FixedClock
+) -> None:
+    from ledger.domain import users as us
+
+    service = Service(
+        people_store, projectors=[InlineProjector()], clock=clock, scrypt_n=2**10
+    )
+    service.handle(us.GrantRole(user_id="mia", role="admin", scope="B1"), "root")
+    sign_in(client, "mia")
+    listing = _text(client.get("/admin/users"))
+    assert "/admin/users/alice" in listing
+    assert "/admin/users/zoe" not in listing
+    assert client.get("/admin/users/zoe").status_code == 404
+    assert client.get("/admin/units/B2").status_code == 404
+    assert client.get("/admin/units/B2/close").status_code == 404
+    tree = _text(client.get("/admin/units"))
+    assert "/admin/units/B1" in tree
+    assert "/admin/units/B2" not in tree
+    assert "B2 · B2" in tree  # the whole tree is shown, for orientation
+    own = _text(client.get("/admin/units/B1"))
+    assert 'href="/admin/units/HQ"' not in own
+    page = client.get("/admin/users/alice/move")
+    assert 'value="B2"' not in _text(page)
+    before = people_store.size()
+    answer = client.post(
+        "/admin/users/alice/move", data={**_form(page), "unit": "B2", "reason": "r"}
+    )
+    assert answer.status_code == 422
+    assert people_store.size() == before
+
+
+def test_a_person_without_the_admin_role_cannot_record_with_a_valid_token(
+    client: FlaskClient, people_store: EventStore
+) -> None:
+    sign_in(client, "hank")
+    token = csrf_token(client.get("/me"))
+    before = people_store.size()
+    answer = client.post(
+        "/admin/units/B1/close",
+        data={
+            "csrf_token": token,
+            "command_id": "0" * 32,
+            "version": "1",
+            "reason": "x",
+        },
+    )
+    assert answer.status_code == 403
+    assert people_store.size() == before
