@@ -456,3 +456,12 @@ def test_a_person_without_the_admin_role_cannot_record_with_a_valid_token(
     )
     assert answer.status_code == 403
     assert people_store.size() == before
+
+
+def test_a_wrong_as_of_is_named_beside_the_field(client: FlaskClient) -> None:
+    _admin(client)
+    page = client.get("/admin/units", query_string={"as_of": "yesterday"})
+    body = _text(page)
+    assert 'id="as_of-error"' in body
+    assert "<title>错误" in body
+    assert "banner-as-of" not in body
