@@ -59,5 +59,13 @@ def test_administration_pages_read_well_and_pass_axe(
     shot("register-errors", of=page)
     _open(page, "/admin/units?as_of=2020-01-01", axe_check, shot, "units-as-of")
     assert page.locator(".banner-as-of").count() == 1
+    english = page_in("en")
+    _sign_in(english, live_server)
+    english.click("a[hreflang=en]")
+    english.wait_for_load_state()
+    _open(english, person, axe_check, shot, "user-en")
+    assert "History" in english.inner_text("main")
+    _open(english, f"{person}/reset", axe_check, shot, "reset-en")
+    assert "must choose their own" in english.inner_text("main")
     assert page_log.csp_violations == []
     assert page_log.errors == []

@@ -465,3 +465,19 @@ def test_a_wrong_as_of_is_named_beside_the_field(client: FlaskClient) -> None:
     assert 'id="as_of-error"' in body
     assert "<title>错误" in body
     assert "banner-as-of" not in body
+
+
+def test_users_register_sorts_and_pages(client: FlaskClient) -> None:
+    _admin(client)
+    first = _text(client.get("/admin/users?sort=name&desc=1&per_page=3"))
+    assert 'aria-sort="descending"' in first
+    assert first.index("/admin/users/zoe") < first.index("/admin/users/vic")
+    assert "/admin/users/alice" not in first
+    assert "第 1 页，共 " in first
+    last = _text(client.get("/admin/users?sort=name&desc=1&per_page=3&page=4"))
+    assert "/admin/users/alice" in last
+    assert "/admin/users/zoe" not in last
+    assert client.get("/admin/users?sort=password").status_code == 400
+    assert client.get("/admin/users?per_page=0").status_code == 400
+    csv = _text(client.get("/admin/users?format=csv&sort=name&desc=1"))
+    assert csv.index("zoe@example.org") < csv.index("alice@example.org")

@@ -466,31 +466,56 @@ def users() -> ResponseReturnValue:
         else None
     )
     words = () if search_error else tuple(dict.fromkeys(search.split()))
-    found = [u for u in _visible_users(reading) if _matches(u, words, reading.units)]
+    sort = request.args.get("sort", "user_id")
+    descending = request.args.get("desc") == "1"
+    sort_error = None
+    if sort not in USER_SORTS:
+        sort, sort_error = "user_id", _("Choose a column to sort by from the table")
+    found = sorted(
+        (u for u in _visible_users(reading) if _matches(u, words, reading.units)),
+        key=lambda u: (USER_SORTS[sort](u), u.user_id),
+        reverse=descending,
+    )
     if request.args.get("format") == "csv":
         return _users_csv(found, reading)
-    pages = max(1, -(-len(found) // PER_PAGE))
+    asked_size = request.args.get("per_page", str(PER_PAGE))
+    size = int(asked_size) if asked_size.isdigit() and len(asked_size) < 4 else 0
+    if not 1 <= size <= q.PER_PAGE_MAX:
+        size = PER_PAGE
+        page_error = page_error or _("Show 1 to %(n)d people a page", n=q.PER_PAGE_MAX)
+    pages = max(1, -(-len(found) // size))
     if page_no > pages and not page_error:
         page_error = _("There are %(n)d pages", n=pages)
         page_no = pages
-    first = (page_no - 1) * PER_PAGE
+    first = (page_no - 1) * size
     return (
         render_template(
             "admin/users.html",
             reading=reading,
-            people=found[first : first + PER_PAGE],
+            people=found[first : first + size],
+            per_page=size if size != PER_PAGE else None,
             total=len(found),
             first_index=first + 1,
             page_no=page_no,
             pages=pages,
             search=search,
             search_error=search_error,
-            page_error=page_error,
+            page_error=page_error or sort_error,
+            sort=sort,
+            descending=descending,
             by_code=reading.units,
             can_register=reading.as_of is None,
         ),
-        400 if search_error or page_error else 200,
+        400 if search_error or page_error or sort_error else 200,
     )
+
+
+USER_SORTS: Mapping[str, Callable[[q.UserView], tuple[object, ...]]] = {
+    "user_id": lambda u: (u.user_id,),
+    "name": lambda u: (u.name,),
+    "unit": lambda u: (u.unit,),
+    "status": lambda u: (not u.active,),
+}
 
 
 def _users_csv(found: Sequence[q.UserView], reading: Reading) -> Response:
