@@ -39,7 +39,7 @@ from ledger.store.engine import require_ledger
 from web.auth import Sessions, init_login
 from web.errors import register_errors
 from web.i18n import init_i18n
-from web.views import admin, auth, me
+from web.views import admin, audits, auth, documents, findings, me
 from web.wiring import (
     STORE_EXTENSION,
     https_setting,
@@ -125,6 +125,9 @@ def create_app(
     app.add_url_rule("/", "index", index, methods=["GET"])
     app.register_blueprint(auth.bp)
     app.register_blueprint(me.bp)
+    app.register_blueprint(documents.bp)
+    findings.init_app(app)
+    app.register_blueprint(audits.bp)
     app.register_blueprint(admin.bp)
     app.after_request(security_headers)
     return app

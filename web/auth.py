@@ -263,12 +263,12 @@ class Sessions:
 
 def account_key(user_id: str) -> str:
     """The rate-limit key of an account (whether or not it exists)."""
-    return "user:" + user_id.strip().lower()
+    return "user:" + user_id.strip().lower()[:200]
 
 
 def address_key(address: str | None) -> str:
     """The rate-limit key of a client address."""
-    return "addr:" + (address or "unknown")
+    return "addr:" + (address or "unknown")[:200]
 
 
 SESSIONS_EXTENSION = "qms.sessions"

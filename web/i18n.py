@@ -13,6 +13,7 @@ file cannot be merged.
 from __future__ import annotations
 
 import logging
+import os
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -90,10 +91,14 @@ def compile_catalogues(folder: Path = TRANSLATIONS) -> None:
             continue
         with po.open("rb") as source:
             catalog = read_po(source, locale=po.parts[-3])
+        # Written aside and renamed: another process may be reading the old one.
+        partial = mo.with_name(f"{mo.name}.{os.getpid()}.partial")
         try:
-            with mo.open("wb") as out:
+            with partial.open("wb") as out:
                 write_mo(out, catalog)
+            os.replace(partial, mo)
         except OSError as exc:  # pragma: no cover - a read-only installation
+            partial.unlink(missing_ok=True)
             logger.warning("cannot compile %s: %s", po, exc)
 
 

@@ -238,9 +238,10 @@ class People:
             StorageError: the database failed.
         """
         entry = self.directories.current().users.get(user_id)
-        if entry is None or not entry.active:
-            return False
-        return self.pipeline.vault.check_password(user_id, password)
+        # The password is checked (slowly) even for an unknown or inactive user, so
+        # that the time of the answer does not tell which user ids exist.
+        matches = self.pipeline.vault.check_password(user_id, password)
+        return entry is not None and entry.active and matches
 
     def signing_session(self, user_id: str, password: str) -> SigningSession:
         """Check the user's password once and return their signing session.

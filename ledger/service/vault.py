@@ -44,6 +44,9 @@ _SCRYPT_R = 8
 _SCRYPT_P = 1
 
 
+_NO_USER_SALT = bytes(16)  # for the check of a user id that has no password
+
+
 def _password_hash(password: str, salt: bytes, n: int) -> bytes:
     return hashlib.scrypt(
         password.encode("utf-8"),
@@ -261,6 +264,9 @@ class KeyVault:
         """
         found = self._credentials(user_id)
         if found is None:
+            # As slow as a wrong password: the answer's time tells no one which
+            # user ids exist.
+            _password_hash(password, _NO_USER_SALT, self.scrypt_n)
             return False
         salt, stored, n, _ = found
         computed = _password_hash(password, base64.b64decode(salt), n).hex()

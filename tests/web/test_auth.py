@@ -62,6 +62,7 @@ def test_sign_in_with_the_right_password_shows_the_own_page(
     page = client.get("/me").get_data(as_text=True)
     assert '<span class="who-name">Alice</span>' in page
     assert '<span class="who-unit">B1</span>' in page  # the unit's Chinese name
+    assert '<span class="who-roles">编写人</span>' in page
     assert "编写人 · B1" in page  # the role, in Chinese
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import stat
 from pathlib import Path
 
@@ -263,3 +264,11 @@ def test_without_trusted_proxies_forwarded_headers_are_ignored(
     client.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.9"
     response = client.get("/login", headers={"X-Forwarded-Proto": "https"})
     assert response.headers["Set-Cookie"].startswith("qms-session=")
+
+
+def test_a_page_with_several_forms_has_no_duplicate_ids(client: FlaskClient) -> None:
+    sign_in(client, "alice")
+    page = client.get("/me").get_data(as_text=True)
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert ids
+    assert sorted({i for i in ids if ids.count(i) > 1}) == []

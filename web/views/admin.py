@@ -73,7 +73,7 @@ FIELD_NAMES: Mapping[str, str] = {
     "name_en": _l("Name in English"),
     "kind": _l("Kind of unit"),
     "parent": _l("Parent unit"),
-    "closed": _l("Closed"),
+    "closed": _l("Closed down"),
     "user_id": _l("User ID"),
     "name": _l("Full name"),
     "unit": _l("Unit"),

@@ -7,6 +7,7 @@ user named like a ledger stream does not hide key events.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pytest
@@ -309,3 +310,23 @@ class TestFirstAdministrator:
                 "root2", "Other", "HQ", "总局", "Headquarters", secret("root2")
             )
         assert service.store.size() == before
+
+
+def test_an_unknown_user_costs_the_same_password_work_as_a_known_one(
+    store: EventStore, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = build_service(store, clock)
+    calls: list[int] = []
+    real = hashlib.scrypt
+
+    def counted(*args: Any, **kwargs: Any) -> bytes:
+        calls.append(int(kwargs["n"]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(hashlib, "scrypt", counted)
+    assert not service.check_password("alice", "wrong password")
+    known = list(calls)
+    calls.clear()
+    assert not service.check_password("nobody-here", "wrong password")
+    assert calls == known
+    assert len(known) == 1

@@ -1,0 +1,194 @@
+"""The audits register and an audit's page: planning, starting, the lead auditor's
+signed report, closing and cancelling with a reason."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from flask.testing import FlaskClient
+
+from ledger.clock import FixedClock
+from ledger.domain import audits as a
+from ledger.service import Service
+from ledger.store import EventStore
+from projections.runner import InlineProjector
+from tests.support.service import secret
+from tests.support.webapp import (
+    client,
+    people_signer,
+    people_store,
+    people_template,
+    sign_in,
+    web_app,
+)
+from tests.web.test_findings import XSS, english, events, form_data
+
+__all__ = ["client", "people_signer", "people_store", "people_template", "web_app"]
+
+
+@pytest.fixture
+def service(people_store: EventStore, clock: FixedClock) -> Service:
+    return Service(
+        people_store, projectors=[InlineProjector()], clock=clock, scrypt_n=2**10
+    )
+
+
+def plan(
+    service: Service, audit_id: str = "IA-1", unit: str = "B1", scope: str = "records"
+) -> None:
+    service.handle(
+        a.PlanAudit(
+            audit_id=audit_id,
+            programme="2026",
+            unit=unit,
+            scope=scope,
+            criteria=["7.5"],
+            lead_auditor="carol",
+            team=[],
+            planned_start=date(2026, 2, 1),
+            planned_end=date(2026, 2, 3),
+        ),
+        "carol",
+    )
+
+
+def test_the_register_filters_searches_sorts_and_exports(
+    client: FlaskClient, service: Service
+) -> None:
+    plan(service, "IA-1", scope="document control")
+    plan(service, "IA-2", scope="purchasing")
+    plan(service, "IA-3", unit="B2", scope="training")
+    service.handle(a.StartAudit(audit_id="IA-2", started_on=date(2026, 2, 1)), "carol")
+    sign_in(client, "mia")
+    text = client.get("/audits").get_data(as_text=True)
+    assert "IA-1" in text
+    assert "IA-3" not in text
+    text = client.get("/audits?status=in_progress").get_data(as_text=True)
+    assert "IA-2" in text
+    assert "IA-1" not in text
+    text = client.get("/audits?q=document").get_data(as_text=True)
+    assert "IA-1" in text
+    assert "IA-2" not in text
+    text = client.get("/audits?sort=id&desc=1").get_data(as_text=True)
+    assert text.index("IA-2") < text.index("IA-1")
+    assert client.get("/audits?status=nonsense").status_code == 400
+    body = client.get("/audits?format=csv").get_data(as_text=True)
+    assert "document control" in body
+    assert "IA-3" not in body
+
+
+def test_planning_an_audit_records_it(
+    client: FlaskClient, people_store: EventStore
+) -> None:
+    english(client)
+    sign_in(client, "carol")
+    page = client.get("/audits/new")
+    data = form_data(
+        page,
+        audit_id="IA-9",
+        programme="2026",
+        unit="B1",
+        scope=f"records {XSS}",
+        criteria="7.5, 8.4",
+        lead_auditor="carol",
+        team="erin",
+        planned_start="2026-02-01",
+        planned_end="2026-02-03",
+    )
+    sent = client.post("/audits/new", data=data)
+    assert sent.status_code == 302
+    assert events(people_store, "audit/IA-9") == ["audit.planned"]
+    text = client.get(sent.headers["Location"]).get_data(as_text=True)
+    assert "Audit IA-9 is planned." in text
+    assert XSS not in text
+    assert "&lt;script&gt;" in text
+    before = people_store.size()
+    data["command_id"] = "1" * 32
+    data["audit_id"] = "IA-10"
+    data["lead_auditor"] = "dave"  # belongs to the audited unit
+    refused = client.post("/audits/new", data=data)
+    assert refused.status_code == 422
+    assert refused.get_data(as_text=True).count("may not audit it") == 2
+    assert people_store.size() == before
+
+
+def test_planning_needs_the_auditor_role(client: FlaskClient) -> None:
+    sign_in(client, "mia")
+    assert client.get("/audits/new").status_code == 403
+
+
+def test_start_report_and_close(
+    client: FlaskClient, service: Service, people_store: EventStore
+) -> None:
+    plan(service)
+    english(client)
+    sign_in(client, "erin")  # an auditor, not the lead
+    page = client.get("/audits/IA-1")
+    assert "Start the audit" in page.get_data(as_text=True)
+    sent = client.post(
+        "/audits/IA-1/start", data=form_data(page, started_on="2026-02-01")
+    )
+    assert sent.status_code == 302
+    assert "Write and sign" not in client.get("/audits/IA-1").get_data(as_text=True)
+    assert client.get("/audits/IA-1/report").status_code == 403
+    sign_in(client, "carol")
+    page = client.get("/audits/IA-1/report")
+    assert page.status_code == 200
+    assert "Your electronic signature" in page.get_data(as_text=True)
+    sent = client.post(
+        "/audits/IA-1/report",
+        data=form_data(
+            page, summary=f"all fine {XSS}", findings="", password=secret("carol")
+        ),
+    )
+    assert sent.status_code == 302
+    text = client.get("/audits/IA-1").get_data(as_text=True)
+    assert "The audit report is signed and recorded." in text
+    assert "Signed by" in text
+    assert XSS not in text
+    page = client.get("/audits/IA-1")
+    assert client.post("/audits/IA-1/close", data=form_data(page)).status_code == 302
+    assert events(people_store, "audit/IA-1")[-1] == "audit.closed"
+
+
+def test_cancelling_needs_a_reason_and_a_stale_form_is_refused(
+    client: FlaskClient, service: Service, people_store: EventStore
+) -> None:
+    plan(service)
+    english(client)
+    sign_in(client, "carol")
+    page = client.get("/audits/IA-1")
+    refused = client.post("/audits/IA-1/cancel", data=form_data(page, reason=""))
+    assert refused.status_code == 422
+    assert "Give the reason for cancelling" in refused.get_data(as_text=True)
+    stale = form_data(page, reason="unit reorganised")
+    service.handle(a.StartAudit(audit_id="IA-1", started_on=date(2026, 2, 1)), "carol")
+    before = people_store.size()
+    assert client.post("/audits/IA-1/cancel", data=stale).status_code == 409
+    assert people_store.size() == before
+    page = client.get("/audits/IA-1")
+    data = form_data(page, reason="unit reorganised")
+    assert client.post("/audits/IA-1/cancel", data=data).status_code == 302
+    assert client.post("/audits/IA-1/cancel", data=data).status_code == 302
+    assert events(people_store, "audit/IA-1").count("audit.cancelled") == 1
+    del data["csrf_token"]
+    assert client.post("/audits/IA-1/cancel", data=data).status_code == 400
+
+
+def test_another_units_audit_is_not_there_and_as_of_hides_forms(
+    client: FlaskClient, service: Service, clock: FixedClock
+) -> None:
+    plan(service, "IA-3", unit="B2")
+    plan(service)
+    clock.advance(days=2)
+    service.handle(a.StartAudit(audit_id="IA-1", started_on=date(2026, 2, 1)), "carol")
+    sign_in(client, "mia")
+    assert client.get("/audits/IA-3").status_code == 404
+    english(client)
+    sign_in(client, "carol")
+    text = client.get("/audits/IA-1?as_of=2026-01-05").get_data(as_text=True)
+    assert "As known at" in text
+    assert "Planned" in text
+    assert "In progress" not in text
+    assert "/audits/IA-1/cancel" not in text
