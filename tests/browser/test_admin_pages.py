@@ -42,12 +42,12 @@ def test_administration_pages_read_well_and_pass_axe(
     first_unit = page.locator(".unit-tree a").first.get_attribute("href")
     assert first_unit
     _open(page, first_unit, axe_check, shot, "unit")
-    assert "记录历史" in page.inner_text("main")
+    assert "历史记录" in page.inner_text("main")
     _open(page, "/admin/users", axe_check, shot, "users")
     person = page.locator("main table tbody a").nth(1).get_attribute("href")
     assert person
     _open(page, person, axe_check, shot, "user")
-    assert "记录历史" in page.inner_text("main")
+    assert "历史记录" in page.inner_text("main")
     _open(page, f"{person}/signoffs", axe_check, shot, "signoffs")
     _open(page, "/admin/users?search=zzzz", axe_check, shot, "users-none")
     assert "没有符合条件的人员" in page.inner_text("main")
