@@ -81,6 +81,7 @@ def test_create_unit_under_a_parent_records_it_and_confirms(
     shown = client.get("/admin/units/B3")
     assert "已新建单位 B3。" in _text(shown)
     assert "第三局" in _text(shown)
+    assert "单位类别: \u2013 → 局" in _text(shown)  # the kind in words in the history
     assert "Bureau 3" in _text(shown)
 
 
