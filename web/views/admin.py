@@ -16,6 +16,7 @@ import io
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import (
@@ -110,7 +111,8 @@ class Reading:
     scope: frozenset[str]
 
     @property
-    def moment(self) -> Any:
+    def moment(self) -> datetime | None:
+        """The moment the page reads at (None: now)."""
         return self.as_of.moment if self.as_of else None
 
     @property
@@ -272,7 +274,7 @@ def units() -> ResponseReturnValue:
 
 def _unit_or_404(reading: Reading, code: str) -> q.UnitView:
     unit = reading.units.get(code)
-    if unit is None or (code not in reading.scope and reading.as_of is None):
+    if unit is None or code not in reading.scope:
         abort(404)
     return unit
 
