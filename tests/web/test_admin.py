@@ -193,6 +193,9 @@ def test_close_unit_twice_from_one_form_records_one_event(
     shown = _text(client.get("/admin/units/B2"))
     assert "merged into B1" in shown
     assert "/admin/units/B2/close" not in shown
+    closed = client.get("/admin/units/B2/rename")
+    assert closed.status_code == 302
+    assert "不能再更改" in _text(client.get(closed.headers["Location"]))
 
 
 def test_a_stale_version_shows_the_conflict_and_stores_nothing(
@@ -338,7 +341,9 @@ def test_move_and_deactivate_a_person(
     page = _text(client.get("/admin/users/vic"))
     assert "left the agency" in page
     assert "/admin/users/vic/grant" not in page
-    assert client.get("/admin/users/vic/grant").status_code == 409
+    refused = client.get("/admin/users/vic/grant")
+    assert refused.status_code == 302
+    assert "已停用" in _text(client.get(refused.headers["Location"]))
 
 
 def test_reset_password_shows_a_temporary_one_and_says_own_first(

@@ -353,7 +353,11 @@ def _unit_action(code: str, action: str) -> tuple[Reading, q.UnitView]:
     if reading.as_of is None and action not in actions.unit_actions(
         found, reading.scope
     ):
-        abort(404 if found.code not in reading.scope else 409)
+        flash(
+            _("Unit %(code)s is closed down: it takes no more changes.", code=code),
+            "info",
+        )
+        abort(redirect(url_for("admin.unit", code=code)))
     return reading, found
 
 
@@ -665,7 +669,16 @@ def _user_action(user_id: str, action: str) -> tuple[Reading, q.UserView]:
     if reading.as_of is None and action not in actions.user_actions(
         found, reading.scope
     ):
-        abort(409)
+        flash(
+            _(
+                "%(name)s is deactivated: their record takes no more changes.",
+                name=found.name,
+            )
+            if not found.active
+            else _("This cannot be done for %(name)s now.", name=found.name),
+            "info",
+        )
+        abort(redirect(url_for("admin.user", user_id=user_id)))
     return reading, found
 
 
