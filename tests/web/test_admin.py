@@ -375,7 +375,7 @@ def test_signoffs_page_lists_the_persons_signatures(
     page = client.get("/admin/users/bob/signoffs")
     assert page.status_code == 200
     body = _text(page)
-    assert "QP-07" in body
+    assert 'href="/documents/QP-07"' in body
     assert f">{seq}<" in body
     empty = _text(client.get("/admin/users/alice/signoffs"))
     assert "QP-07" not in empty

@@ -23,6 +23,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -885,6 +886,26 @@ def reset_password(user_id: str) -> ResponseReturnValue:
     )
 
 
+# The record pages of the other areas, by the kind of stream: endpoint, argument.
+RECORD_PAGES: Mapping[str, tuple[str, str]] = {
+    "document": ("documents.show", "doc_id"),
+    "audit": ("audits.show", "audit_id"),
+    "finding": ("findings.show", "finding_id"),
+}
+
+
+def _record_link(stream: str, reading: Reading) -> str | None:
+    """The page of the record a signature is on, where the application has one."""
+    kind, _sep, ident = stream.partition("/")
+    page = RECORD_PAGES.get(kind)
+    if page is None or page[0] not in current_app.view_functions:
+        return None
+    values: dict[str, Any] = {page[1]: ident}
+    if reading.as_of:
+        values["as_of"] = reading.as_of.text
+    return url_for(page[0], **values)
+
+
 @bp.route("/users/<user_id>/signoffs", methods=["GET"])
 @login_required
 def signoffs(user_id: str) -> ResponseReturnValue:
@@ -892,11 +913,12 @@ def signoffs(user_id: str) -> ResponseReturnValue:
     reading = _reading()
     found = _user_or_404(reading, user_id)
     store = current_wiring().store
+    found_signoffs = q.signoffs(store, user_id, as_of=reading.moment)
     return render_template(
         "admin/signoffs.html",
         reading=reading,
         user=found,
-        signoffs=q.signoffs(store, user_id, as_of=reading.moment),
+        signoffs=[(s, _record_link(s.stream, reading)) for s in found_signoffs],
         meaning_names=MEANING_NAMES,
         record_kinds=RECORD_KINDS,
     )
