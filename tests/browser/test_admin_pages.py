@@ -59,6 +59,7 @@ def test_administration_pages_read_well_and_pass_axe(
     shot("register-errors", of=page)
     _open(page, "/admin/units?as_of=2020-01-01", axe_check, shot, "units-as-of")
     assert page.locator(".banner-as-of").count() == 1
+    assert "按当时的记录，没有单位" in page.inner_text("main")
     english = page_in("en")
     _sign_in(english, live_server)
     english.click("a[hreflang=en]")
