@@ -39,7 +39,8 @@ from ledger.store.engine import require_ledger
 from web.auth import Sessions, init_login
 from web.errors import register_errors
 from web.i18n import init_i18n
-from web.views import admin, audits, auth, documents, findings, me
+from web.nav import init_nav
+from web.views import admin, audits, auth, documents, findings, indicators, me
 from web.wiring import (
     STORE_EXTENSION,
     https_setting,
@@ -119,6 +120,7 @@ def create_app(
     wiring = wire(app, settings, clock=clock, scrypt_n=scrypt_n)
     init_login(app, Sessions(wiring.store.engine, wiring.clock))
     init_i18n(app, timezone_setting(env))
+    init_nav(app)
     CSRFProtect(app)
     register_errors(app)
     app.add_url_rule("/healthz", "healthz", healthz, methods=["GET"])
@@ -128,6 +130,7 @@ def create_app(
     app.register_blueprint(documents.bp)
     findings.init_app(app)
     app.register_blueprint(audits.bp)
+    indicators.init_app(app)  # indicators, reviews, dashboard, status report
     app.register_blueprint(admin.bp)
     app.after_request(security_headers)
     return app
@@ -143,9 +146,9 @@ def security_headers(response: Response) -> Response:
 
 
 def index() -> ResponseReturnValue:
-    """The start page: the person's own page, or sign in."""
+    """The start page: the dashboard of the person's unit, or sign in."""
     if current_user.is_authenticated:
-        return redirect(url_for("me.index"))
+        return redirect(url_for("dashboard.index"))
     return redirect(url_for("auth.login"))
 
 

@@ -1,0 +1,91 @@
+"""The status report page: its figures, its SHA-256, the same report again by its link,
+and the printable HTML, CSV and JSON downloads."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from flask.testing import FlaskClient
+
+from ledger.clock import FixedClock
+from ledger.domain import indicators as ind
+from ledger.service import Service
+from tests.support.webapp import (
+    client,
+    people_signer,
+    people_store,
+    people_template,
+    sign_in,
+    web_app,
+)
+from tests.web.test_indicators import kpi, service
+
+__all__ = [
+    "client",
+    "kpi",
+    "people_signer",
+    "people_store",
+    "people_template",
+    "service",
+    "web_app",
+]
+
+DIGEST = re.compile(r'id="report-sha256">([0-9a-f]{64})<')
+EXACT = re.compile(r'href="(/reports/status\?[^"]*at=[^"&]*)"')
+
+
+def test_report_page_shows_digest_and_figures(client: FlaskClient, kpi: str) -> None:
+    sign_in(client, "vic")
+    answer = client.get("/reports/status")
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 200
+    assert "B1 质量管理体系状况报告" in text
+    assert DIGEST.search(text)
+    assert "KPI-1" in text
+    assert "style=" not in text
+
+
+def test_downloads_match_the_digest(
+    client: FlaskClient, kpi: str, service: Service, clock: FixedClock
+) -> None:
+    sign_in(client, "vic")
+    text = client.get("/reports/status?unit=B1").get_data(as_text=True)
+    digest = DIGEST.search(text)
+    link = EXACT.search(text)
+    assert digest
+    assert link
+    clock.advance(minutes=1)
+    service.handle(
+        ind.RecordMeasurement(indicator_id=kpi, period="2025-12", value="99"), "dave"
+    )
+    exact = link.group(1).replace("&amp;", "&")
+    again_answer = client.get(exact)
+    again = again_answer.get_data(as_text=True)
+    assert again_answer.status_code == 200, (exact, again[-3000:])
+    assert DIGEST.search(again).group(1) == digest.group(1)  # type: ignore[union-attr]
+    data = client.get(exact + "&format=json")
+    assert data.mimetype == "application/json"
+    assert hashlib.sha256(data.get_data()).hexdigest() == digest.group(1)
+    csv_answer = client.get(exact + "&format=csv")
+    assert csv_answer.mimetype == "text/csv"
+    assert "section,item,field,value" in csv_answer.get_data(as_text=True)
+    printable = client.get(exact + "&format=html")
+    assert "attachment" in printable.headers["Content-Disposition"]
+    assert digest.group(1) in printable.get_data(as_text=True)
+    now = client.get("/reports/status?unit=B1").get_data(as_text=True)
+    assert DIGEST.search(now).group(1) != digest.group(1)  # type: ignore[union-attr]
+
+
+def test_report_as_of_and_unknown_unit(client: FlaskClient, kpi: str) -> None:
+    sign_in(client, "vic")
+    text = client.get("/reports/status?unit=B1&as_of=2026-01-05").get_data(as_text=True)
+    assert "banner-as-of" in text
+    assert "/reviews/new" not in text
+    assert client.get("/reports/status?unit=NOPE").status_code == 404
+
+
+def test_manager_offered_a_review_of_the_report(client: FlaskClient, kpi: str) -> None:
+    sign_in(client, "mia")
+    text = client.get("/reports/status?unit=B1").get_data(as_text=True)
+    assert "/reviews/new?unit=B1&amp;report_as_of=" in text
