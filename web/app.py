@@ -40,7 +40,7 @@ from web.auth import Sessions, init_login
 from web.errors import register_errors
 from web.i18n import init_i18n
 from web.nav import init_nav
-from web.views import audits, auth, documents, findings, indicators, me
+from web.views import admin, audits, auth, documents, findings, indicators, me
 from web.wiring import (
     STORE_EXTENSION,
     https_setting,
@@ -131,6 +131,7 @@ def create_app(
     findings.init_app(app)
     app.register_blueprint(audits.bp)
     indicators.init_app(app)  # indicators, reviews, dashboard, status report
+    app.register_blueprint(admin.bp)
     app.after_request(security_headers)
     return app
 

@@ -69,6 +69,7 @@ from projections.queries.reviews import (
     review_page,
 )
 from projections.queries.rows import driver_rows
+from projections.queries.signoffs import SignOffView, signoffs
 from projections.queries.tasks import (
     ActionTask,
     DocumentTask,
@@ -118,6 +119,7 @@ __all__ = [
     "ReviewView",
     "RevisionView",
     "RoleView",
+    "SignOffView",
     "SignatureView",
     "TargetView",
     "Tasks",
@@ -145,6 +147,7 @@ __all__ = [
     "review",
     "review_list",
     "review_page",
+    "signoffs",
     "unit_scope",
     "unit_subtree",
     "unit_tree",
