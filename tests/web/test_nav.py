@@ -44,3 +44,10 @@ def test_a_signed_in_person_sees_every_area_and_where_they_are(
 
 def test_nobody_signed_in_sees_no_navigation(client: FlaskClient) -> None:
     assert 'class="site-nav"' not in client.get("/login").get_data(as_text=True)
+
+
+def test_an_administrator_also_sees_administration(client: FlaskClient) -> None:
+    sign_in(client, "root")
+    nav = _nav(client, "/admin/units")
+    assert 'href="/admin"' in nav
+    assert 'href="/admin" aria-current="page"' in nav
