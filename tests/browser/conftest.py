@@ -28,6 +28,7 @@ import re
 import shutil
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -174,10 +175,10 @@ def build_demo(settings: LedgerSettings) -> DemoSummary:
         engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The app from `create_app` on the tiny demo, served on a free local port."""
-    instance = tmp_path_factory.mktemp("browser") / "instance"
+@contextmanager
+def serve_demo(folder: Path) -> Iterator[LiveServer]:
+    """The app from `create_app` on a new tiny demo in `folder`, on a free local port."""
+    instance = folder / "instance"
     environ = {
         "QMS_INSTANCE": str(instance),
         "QMS_DATABASE_URL": f"sqlite:///{instance / 'qms.sqlite3'}",
@@ -198,6 +199,20 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         thread.join(timeout=10)
         server.server_close()
         app.extensions[STORE_EXTENSION].engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The tiny demo served for every test that only reads it (nothing may change it)."""
+    with serve_demo(tmp_path_factory.mktemp("browser")) as server:
+        yield server
+
+
+@pytest.fixture
+def own_live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A tiny demo of the test's own, for a test that records something."""
+    with serve_demo(tmp_path) as server:
+        yield server
 
 
 @dataclass
@@ -246,14 +261,16 @@ def page_in(
 ) -> Iterator[PageFactory]:
     """Open pages in a new browser context per call: `page_in("en")`, `page_in("zh-CN")`.
 
+    `server=` opens them on another live server (`own_live_server`) than the shared one.
+
     Relative URLs go to the live server. A CSP violation that the test did not
     expect (`page_log.violations_expected`) fails it.
     """
     contexts: list[BrowserContext] = []
 
-    def open_page(locale: str = "zh-CN") -> Page:
+    def open_page(locale: str = "zh-CN", server: LiveServer | None = None) -> Page:
         context = browser.new_context(
-            base_url=live_server.url,
+            base_url=(server or live_server).url,
             locale=locale,
             timezone_id="Asia/Shanghai",
             viewport={"width": 1280, "height": 800},

@@ -49,11 +49,12 @@ def _post_form(page: Page) -> None:
 
 def test_draft_submit_review_sign_effective_history_as_of_and_language(
     page_in: PageFactory,
-    live_server: LiveServer,
+    own_live_server: LiveServer,
     shot: Shot,
     axe_check: AxeCheck,
 ) -> None:
-    author = page_in("zh-CN")
+    live_server = own_live_server  # the flow records: not on the shared demo
+    author = page_in("zh-CN", server=live_server)
     _keyboard_sign_in(author, live_server, "hq.author")
     author.goto("/documents/new")
     author.fill("#doc_id", DOC)
@@ -72,7 +73,7 @@ def test_draft_submit_review_sign_effective_history_as_of_and_language(
         author.click(f'main form[action$="/documents/{DOC}/submit"] button')
     shot("submitted", of=author)
 
-    approver = page_in("zh-CN")
+    approver = page_in("zh-CN", server=live_server)
     _keyboard_sign_in(approver, live_server, "hq.approver")
     approver.goto(f"/documents/{DOC}/review")
     approver.check("input[name=outcome][value=endorsed]")
