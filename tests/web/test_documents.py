@@ -563,6 +563,10 @@ def test_the_history_shows_the_file_and_the_signature_in_words(
     assert "doc.pdf (" in page
     assert "{&#39;blob&#39;" not in page
     assert "Bob · 批准" in page
+    # Field names and states in words, never the record's paths or codes.
+    assert "第A版 · 状态：" in page or "第A版 · 状态:" in page
+    assert "revisions.A.status" not in page
+    assert "已提交审核 → " in page or "已提交审核 →" in page
 
 
 def test_the_register_and_signing_page_read_in_english(

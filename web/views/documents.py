@@ -130,6 +130,54 @@ def _globals() -> dict[str, Any]:
     }
 
 
+# The names of a document's fields as its history shows them.
+FIELD_LABELS = {
+    "title": _l("Title"),
+    "kind": _l("Kind of document"),
+    "unit": _l("Unit"),
+    "status": _l("Status"),
+    "content": _l("Document file"),
+    "author": _l("Author"),
+    "revision": _l("Revision"),
+    "retention_years": _l("Retention (years)"),
+    "review_interval_months": _l("Periodic review every (months)"),
+    "next_review_due": _l("Next periodic review"),
+    "distributed_to": _l("Distributed to units"),
+    "effective_on": _l("Effective from"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeWords:
+    """One change of a document's history in words: which field, from what, to what."""
+
+    field: str
+    old: str
+    new: str
+
+
+@bp.app_template_filter("document_change")
+def document_change(change: q.FieldChange) -> ChangeWords:
+    """A change as a clerk reads it: "Revision A · Status: Submitted → Endorsed"."""
+    path = change.path
+    name = path[-1] if path else ""
+    label = str(FIELD_LABELS.get(name, name))
+    if len(path) == 3 and path[0] == "revisions":
+        label = f"{_('Revision %(rev)s', rev=path[1])} · {label}"
+    words: Mapping[str, object] = {}
+    if name == "status":
+        words = STATUS_LABELS
+    elif name == "kind":
+        words = KIND_LABELS
+
+    def value(found: object) -> str:
+        if isinstance(found, str) and found in words:
+            return str(words[found])
+        return document_value(found)
+
+    return ChangeWords(field=label, old=value(change.old), new=value(change.new))
+
+
 @bp.app_template_filter("document_value")
 def document_value(value: object) -> str:
     """A value of a change in a document's history as a clerk reads it."""
