@@ -12,10 +12,10 @@ messages beside the fields (422), or shows the conflict page.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from flask import render_template
+from flask import abort, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -146,3 +146,36 @@ def conflict_page(stream: str, seen_version: int, back_url: str) -> ResponseRetu
         ),
         409,
     )
+
+
+def signing_stage(
+    form: CommandForm, page: Callable[[int, bool], ResponseReturnValue]
+) -> ResponseReturnValue | None:
+    """Walk a two-stage signing page: the content first, then what is signed and the password.
+
+    `page(status, signing)` renders the page: `signing` False shows the content to
+    edit, True shows exactly what is signed and asks for the password. Returns the
+    page to show, or None once the content and the password are complete and the
+    command may be recorded.
+
+    Raises:
+        BadRequest: the form lost its command id, version or CSRF token (400).
+    """
+    valid = form.validate_on_submit()
+    if form.command_id.errors or form.version.errors or form.csrf_token.errors:
+        abort(400)
+    stage = request.form.get("stage")
+    content_wrong = any(
+        field.errors for name, field in form._fields.items() if name != "password"
+    )
+    if stage == "edit" or content_wrong or stage == "review":
+        form.password.errors = []  # the password is asked for on the second stage only
+    if stage == "edit":
+        return page(200, False)
+    if content_wrong:
+        return page(422, False)
+    if stage == "review":
+        return page(200, True)
+    if not valid:
+        return page(422, True)
+    return None

@@ -23,11 +23,10 @@ from projections import queries as q
 from projections.errors import RecordNotFoundError
 from web.as_of import AsOf, read_as_of
 from web.auth import login_required
-from web.commands import CommandForm, conflict_page, record
+from web.commands import CommandForm, conflict_page, record, signing_stage
 from web.views import audits_forms as af
 from web.views.findings import (
     STATUS_NAMES,
-    content_errors,
     csv_response,
     history_of,
     page_request,
@@ -345,21 +344,12 @@ def report(audit_id: str) -> ResponseReturnValue:
             x.finding_id for x in raised if x.audit == audit_id
         )
         return _report_page(found, form, [], 200, signing=False)
-    valid = form.validate_on_submit()
-    if form.command_id.errors or form.version.errors or form.csrf_token.errors:
-        abort(400)
-    if request.form.get("stage") == "edit":
-        form.password.errors = []
-        return _report_page(found, form, [], 200, signing=False)
-    if content_errors(form):
-        form.password.errors = []
-        return _report_page(found, form, [], 422, signing=False)
-    if request.form.get("stage") == "review":
-        # the report is complete: show exactly what is signed, then ask the password
-        form.password.errors = []
-        return _report_page(found, form, [], 200)
-    if not valid:
-        return _report_page(found, form, [], 422)
+    shown = signing_stage(
+        form,
+        lambda status, signing: _report_page(found, form, [], status, signing=signing),
+    )
+    if shown is not None:
+        return shown
     outcome = record(
         form,
         a.ReportAudit(

@@ -44,7 +44,7 @@ from projections import queries as q
 from projections.errors import RecordNotFoundError, RegisterRequestError
 from web.as_of import AsOf, read_as_of
 from web.auth import SignedIn, login_required
-from web.commands import CommandForm, conflict_page, record
+from web.commands import CommandForm, conflict_page, record, signing_stage
 from web.views import findings_forms as ff
 from web.views.findings_actions import (
     FindingSteps,
@@ -653,13 +653,6 @@ def _verify_digest(found: q.FindingView, version: int, form: ff.VerifyForm) -> s
     return subject_sha256(f"finding/{found.finding_id}", version, content)
 
 
-def content_errors(form: CommandForm) -> bool:
-    """Whether a signing form's content (everything but the password) is wrong."""
-    return any(
-        field.errors for name, field in form._fields.items() if name != "password"
-    )
-
-
 def _verify_page(
     found: q.FindingView,
     form: ff.VerifyForm,
@@ -698,21 +691,12 @@ def verify(finding_id: str) -> ResponseReturnValue:
             abort(403)
         form.stamp(current_wiring().store.stream_version(f"finding/{finding_id}"))
         return _verify_page(found, form, [], 200, signing=False)
-    valid = form.validate_on_submit()
-    if form.command_id.errors or form.version.errors or form.csrf_token.errors:
-        abort(400)
-    if request.form.get("stage") == "edit":
-        form.password.errors = []
-        return _verify_page(found, form, [], 200, signing=False)
-    if content_errors(form):
-        form.password.errors = []
-        return _verify_page(found, form, [], 422, signing=False)
-    if request.form.get("stage") == "review":
-        # the content is complete: show exactly what is signed, then ask the password
-        form.password.errors = []
-        return _verify_page(found, form, [], 200)
-    if not valid:
-        return _verify_page(found, form, [], 422)
+    shown = signing_stage(
+        form,
+        lambda status, signing: _verify_page(found, form, [], status, signing=signing),
+    )
+    if shown is not None:
+        return shown
     outcome = record(
         form,
         f.VerifyEffectiveness(
