@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import ColumnElement, Connection, Engine, select
 
 from ledger.integrity.canonical import JSONValue
 from projections.as_of import LedgerClock, position, visible
 from projections.errors import RecordNotFoundError
-from projections.queries.pages import Page, PageRequest, page_rows
+from projections.queries.pages import Page, PageRequest, register_page
 from projections.queries.rows import (
     dict_rows,
     int_or_zero,
@@ -130,28 +130,28 @@ def audit_page(
         RegisterRequestError: the request names an unknown sort key.
     """
     c = audits.c
-    with engine.connect() as conn:
-        n = position(ledger, as_of)
-        scope = unit_scope(conn, n, unit, subtree)
-        stmt = select(audits).where(visible(audits, n))
-        if scope is not None:
-            stmt = stmt.where(c.unit.in_(sorted(scope)))
-        if programme is not None:
-            stmt = stmt.where(c.programme == programme)
-        if status is not None:
-            stmt = stmt.where(c.status == status)
-        rows, total = page_rows(
-            conn,
-            stmt,
-            request=request,
-            key=(c.audit_id,),
-            searched=(c.audit_id, c.scope),
-            sorts={
-                "id": c.audit_id,
-                "programme": c.programme,
-                "unit": c.unit,
-                "status": c.status,
-                "planned_start": c.planned_start,
-            },
-        )
-    return Page(tuple(_audit(r) for r in rows), total, request)
+    filters: list[ColumnElement[bool]] = []
+    if programme is not None:
+        filters.append(c.programme == programme)
+    if status is not None:
+        filters.append(c.status == status)
+    return register_page(
+        engine,
+        ledger,
+        audits,
+        request,
+        _audit,
+        unit=unit,
+        subtree=subtree,
+        as_of=as_of,
+        filters=filters,
+        key=(c.audit_id,),
+        searched=(c.audit_id, c.scope),
+        sorts={
+            "id": c.audit_id,
+            "programme": c.programme,
+            "unit": c.unit,
+            "status": c.status,
+            "planned_start": c.planned_start,
+        },
+    )

@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import ColumnElement, Connection, Engine, select
 
 from ledger.integrity.canonical import JSONValue
 from projections.as_of import LedgerClock, position, visible
 from projections.errors import RecordNotFoundError
-from projections.queries.pages import Page, PageRequest, page_rows
+from projections.queries.pages import Page, PageRequest, register_page
 from projections.queries.rows import (
     dict_rows,
     int_or_zero,
@@ -191,27 +191,27 @@ def document_page(
         RegisterRequestError: the request names an unknown sort key.
     """
     c = documents.c
-    with engine.connect() as conn:
-        n = position(ledger, as_of)
-        scope = unit_scope(conn, n, unit, subtree)
-        stmt = select(documents).where(visible(documents, n))
-        if scope is not None:
-            stmt = stmt.where(c.unit.in_(sorted(scope)))
-        if status is not None:
-            stmt = stmt.where(c.status == status)
-        rows, total = page_rows(
-            conn,
-            stmt,
-            request=request,
-            key=(c.doc_id,),
-            searched=(c.doc_id, c.title),
-            sorts={
-                "id": c.doc_id,
-                "title": c.title,
-                "kind": c.kind,
-                "unit": c.unit,
-                "status": c.status,
-                "next_review_due": c.next_review_due,
-            },
-        )
-    return Page(tuple(_document(r) for r in rows), total, request)
+    filters: list[ColumnElement[bool]] = []
+    if status is not None:
+        filters.append(c.status == status)
+    return register_page(
+        engine,
+        ledger,
+        documents,
+        request,
+        _document,
+        unit=unit,
+        subtree=subtree,
+        as_of=as_of,
+        filters=filters,
+        key=(c.doc_id,),
+        searched=(c.doc_id, c.title),
+        sorts={
+            "id": c.doc_id,
+            "title": c.title,
+            "kind": c.kind,
+            "unit": c.unit,
+            "status": c.status,
+            "next_review_due": c.next_review_due,
+        },
+    )

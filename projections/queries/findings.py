@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import ColumnElement, Connection, Engine, select
 
 from ledger.integrity.canonical import JSONValue
 from projections.as_of import LedgerClock, position, visible
 from projections.errors import RecordNotFoundError
-from projections.queries.pages import Page, PageRequest, page_rows
+from projections.queries.pages import Page, PageRequest, register_page
 from projections.queries.rows import (
     dict_rows,
     int_or_zero,
@@ -197,29 +197,29 @@ def finding_page(
         RegisterRequestError: the request names an unknown sort key.
     """
     c = findings.c
-    with engine.connect() as conn:
-        n = position(ledger, as_of)
-        scope = unit_scope(conn, n, unit, subtree)
-        stmt = select(findings).where(visible(findings, n))
-        if scope is not None:
-            stmt = stmt.where(c.unit.in_(sorted(scope)))
-        if open_only:
-            stmt = stmt.where(c.status != "closed")
-        if classification is not None:
-            stmt = stmt.where(c.classification == classification)
-        rows, total = page_rows(
-            conn,
-            stmt,
-            request=request,
-            key=(c.finding_id,),
-            searched=(c.finding_id, c.description),
-            sorts={
-                "id": c.finding_id,
-                "classification": c.classification,
-                "unit": c.unit,
-                "status": c.status,
-                "due_on": c.due_on,
-                "raised_on": c.raised_on,
-            },
-        )
-    return Page(tuple(_finding(r) for r in rows), total, request)
+    filters: list[ColumnElement[bool]] = []
+    if open_only:
+        filters.append(c.status != "closed")
+    if classification is not None:
+        filters.append(c.classification == classification)
+    return register_page(
+        engine,
+        ledger,
+        findings,
+        request,
+        _finding,
+        unit=unit,
+        subtree=subtree,
+        as_of=as_of,
+        filters=filters,
+        key=(c.finding_id,),
+        searched=(c.finding_id, c.description),
+        sorts={
+            "id": c.finding_id,
+            "classification": c.classification,
+            "unit": c.unit,
+            "status": c.status,
+            "due_on": c.due_on,
+            "raised_on": c.raised_on,
+        },
+    )

@@ -8,15 +8,18 @@ of a register with tens of thousands of records reads one page of rows.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final, Generic, TypeVar
 
-from sqlalchemy import Connection, Select, and_, case, func, or_, select
+from sqlalchemy import Connection, Engine, Select, Table, and_, case, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from projections.as_of import LedgerClock, position, visible
 from projections.errors import RegisterRequestError
 from projections.queries.rows import dict_rows
+from projections.queries.units import unit_scope
 
 T = TypeVar("T")
 
@@ -130,3 +133,38 @@ def page_rows(
             (request.page - 1) * request.per_page
         )
     return dict_rows(conn, stmt), int(total)
+
+
+def register_page(
+    engine: Engine,
+    ledger: LedgerClock,
+    table: Table,
+    request: PageRequest,
+    build: Callable[[Mapping[str, object]], T],
+    *,
+    unit: str | None,
+    subtree: bool,
+    as_of: datetime | None,
+    filters: Sequence[ColumnElement[bool]],
+    key: Sequence[ColumnElement[object]],
+    searched: Sequence[ColumnElement[str]],
+    sorts: Mapping[str, ColumnElement[object]],
+) -> Page[T]:
+    """Return one page of the register `table` as known at `as_of`, each row made by `build`.
+
+    The rows are those visible at n(as_of), of `unit` (and, with `subtree`, the units
+    below it) and matching `filters`; `page_rows` searches, sorts and cuts them.
+
+    Raises:
+        RegisterRequestError: the request names an unknown sort key.
+    """
+    with engine.connect() as conn:
+        n = position(ledger, as_of)
+        scope = unit_scope(conn, n, unit, subtree)
+        stmt = select(table).where(visible(table, n), *filters)
+        if scope is not None:
+            stmt = stmt.where(table.c.unit.in_(sorted(scope)))
+        rows, total = page_rows(
+            conn, stmt, request=request, key=key, searched=searched, sorts=sorts
+        )
+    return Page(tuple(build(r) for r in rows), total, request)

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 from ledger.integrity.canonical import JSONValue
 from projections.as_of import LedgerClock, position, visible
 from projections.errors import RecordNotFoundError
-from projections.queries.pages import Page, PageRequest, page_rows
+from projections.queries.pages import Page, PageRequest, register_page
 from projections.queries.rows import (
     dict_rows,
     int_or_zero,
@@ -112,18 +112,17 @@ def review_page(
         RegisterRequestError: the request names an unknown sort key.
     """
     c = reviews.c
-    with engine.connect() as conn:
-        n = position(ledger, as_of)
-        scope = unit_scope(conn, n, unit, subtree)
-        stmt = select(reviews).where(visible(reviews, n))
-        if scope is not None:
-            stmt = stmt.where(c.unit.in_(sorted(scope)))
-        rows, total = page_rows(
-            conn,
-            stmt,
-            request=request,
-            key=(c.review_id,),
-            searched=(c.review_id,),
-            sorts={"id": c.review_id, "unit": c.unit, "held_on": c.held_on},
-        )
-    return Page(tuple(_review(r) for r in rows), total, request)
+    return register_page(
+        engine,
+        ledger,
+        reviews,
+        request,
+        _review,
+        unit=unit,
+        subtree=subtree,
+        as_of=as_of,
+        filters=(),
+        key=(c.review_id,),
+        searched=(c.review_id,),
+        sorts={"id": c.review_id, "unit": c.unit, "held_on": c.held_on},
+    )
