@@ -40,7 +40,18 @@ from web.auth import Sessions, init_login
 from web.errors import register_errors
 from web.i18n import init_i18n
 from web.nav import init_nav
-from web.views import admin, audits, auth, documents, findings, indicators, me
+from web.views import (
+    admin,
+    audits,
+    auth,
+    dashboard,
+    documents,
+    findings,
+    indicators,
+    me,
+    reports,
+    reviews,
+)
 from web.wiring import (
     STORE_EXTENSION,
     https_setting,
@@ -130,7 +141,10 @@ def create_app(
     app.register_blueprint(documents.bp)
     findings.init_app(app)
     app.register_blueprint(audits.bp)
-    indicators.init_app(app)  # indicators, reviews, dashboard, status report
+    indicators.init_app(app)
+    app.register_blueprint(reviews.bp)
+    app.register_blueprint(dashboard.bp)
+    app.register_blueprint(reports.bp)
     app.register_blueprint(admin.bp)
     app.after_request(security_headers)
     return app

@@ -483,11 +483,7 @@ def measurement_tasks(me: SignedIn) -> str | None:
 
 def init_app(app: Flask) -> None:
     """Register the blueprint and the measurements section of the person's tasks."""
-    from web.views import dashboard, reports, reviews
     from web.views.me import add_task_section
 
     app.register_blueprint(bp)
-    app.register_blueprint(reviews.bp)
-    app.register_blueprint(dashboard.bp)
-    app.register_blueprint(reports.bp)
     add_task_section(app, measurement_tasks)

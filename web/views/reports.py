@@ -39,7 +39,7 @@ def report_at(unit: str | None, moment: datetime) -> StatusReport:
         abort(404)
 
 
-def _moment_of(text: str | None) -> datetime | None:
+def moment_of(text: str | None) -> datetime | None:
     """A moment in the ledger's format (2026-06-30T06:00:00.000000Z), else None."""
     if not text:
         return None
@@ -74,7 +74,7 @@ def status() -> ResponseReturnValue:
     """The status report page, or one of its downloads (`format=html|csv|json`)."""
     as_of, as_of_error = read_as_of()
     moment = as_of.moment if as_of is not None else None
-    pinned = _moment_of(request.args.get("at"))
+    pinned = moment_of(request.args.get("at"))
     unit = request.args.get("unit", "").strip() or person().unit
     now = current_wiring().clock.now()
     if pinned is not None and pinned > now:

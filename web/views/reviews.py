@@ -36,7 +36,7 @@ from web.commands import conflict_page, record
 from web.views import area_actions as acts
 from web.views.area_forms import ReviewForm
 from web.views.indicators import person, printed_name
-from web.views.reports import _moment_of, report_at
+from web.views.reports import moment_of, report_at
 from web.wiring import current_wiring
 
 bp = Blueprint("reviews", __name__, url_prefix="/reviews")
@@ -214,7 +214,7 @@ def hold() -> ResponseReturnValue:
             actions = _actions(form)
             unit = str(form.unit.data).strip()
             inputs: list[dict[str, JSONValue]] = []
-            moment = _moment_of(form.report_as_of.data)
+            moment = moment_of(form.report_as_of.data)
             if form.report_as_of.data and moment is None:
                 form.report_as_of.errors = [_("Copy the moment from the status report")]
             elif moment is not None and moment > current_wiring().clock.now():
@@ -254,7 +254,7 @@ def hold() -> ResponseReturnValue:
                     )
                     return redirect(url_for("reviews.page", review_id=review_id))
                 general = outcome.general
-    moment = _moment_of(form.report_as_of.data)
+    moment = moment_of(form.report_as_of.data)
     if (
         moment is not None
         and not form.report_as_of.errors
