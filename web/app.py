@@ -44,6 +44,7 @@ from web.views import (
     admin,
     audits,
     auth,
+    certifier,
     dashboard,
     documents,
     findings,
@@ -146,6 +147,7 @@ def create_app(
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(certifier.bp)
     app.after_request(security_headers)
     return app
 

@@ -9,8 +9,8 @@ from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-# (endpoint, label, who sees it: None for every signed-in person, else a role)
-AREAS: tuple[tuple[str, LazyString, str | None], ...] = (
+# (endpoint, label, who sees it: None for every signed-in person, else the roles)
+AREAS: tuple[tuple[str, LazyString, frozenset[str] | None], ...] = (
     ("dashboard.index", _l("Dashboard"), None),
     ("documents.register", _l("Documents"), None),
     ("audits.register", _l("Audits"), None),
@@ -18,7 +18,8 @@ AREAS: tuple[tuple[str, LazyString, str | None], ...] = (
     ("indicators.register", _l("Indicators"), None),
     ("reviews.register", _l("Management reviews"), None),
     ("reports.status", _l("Status report"), None),
-    ("admin.index", _l("Administration"), "admin"),
+    ("certifier.home", _l("Certification"), frozenset({"certifier", "admin"})),
+    ("admin.index", _l("Administration"), frozenset({"admin"})),
 )
 
 
@@ -38,10 +39,10 @@ def nav_items() -> list[NavItem]:
     roles = {role for role, _ in getattr(current_user, "roles", ())}
     here = request.blueprint
     items = []
-    for endpoint, label, role in AREAS:
+    for endpoint, label, allowed in AREAS:
         if endpoint not in current_app.view_functions:
             continue
-        if role is not None and role not in roles:
+        if allowed is not None and not allowed & roles:
             continue
         items.append(
             NavItem(

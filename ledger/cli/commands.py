@@ -36,6 +36,7 @@ from ledger.integrity.verify import VerifiedHead, verify_export
 from ledger.servicekey import ledger_keys_in_force
 from ledger.settings import LedgerSettings
 from ledger.store.engine import durability_warnings
+from ledger.store.verifications import VerificationRun, latest_run
 from ledger.store.verify import verify_store
 
 
@@ -124,11 +125,31 @@ def status(ctx: LedgerContext, as_json: bool) -> None:
     # The key in force, from the ledger's key registry: no private key needed.
     in_force = ledger_keys_in_force(store.key_records())
     key_id = in_force[-1].key_id if in_force else ""
+    last = latest_run(store.engine, finished=True)
     _emit(
         as_json,
-        {"origin": store.origin, "size": size, "root": root, "key": key_id},
-        f"origin={store.origin} n={size} root={root} key={key_id}",
+        {
+            "origin": store.origin,
+            "size": size,
+            "root": root,
+            "key": key_id,
+            "last_verification": None if last is None else _run_json(last),
+        },
+        f"origin={store.origin} n={size} root={root} key={key_id}\n"
+        f"last verification: {'never' if last is None else last.summary()}",
     )
+
+
+def _run_json(run: VerificationRun) -> dict[str, object]:
+    return {
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "ok": run.outcome == "ok",
+        "size": run.size,
+        "root": run.root,
+        "failure_seq": run.failure_seq,
+        "reason": run.reason,
+    }
 
 
 def _verify_database(

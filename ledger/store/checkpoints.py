@@ -116,3 +116,15 @@ def all_checkpoints(reader: Engine) -> list[tuple[int, str]]:
     query = select(checkpoints.c.size, checkpoints.c.note).order_by(checkpoints.c.size)
     with storage_errors("reading checkpoints"), reader.connect() as connection:
         return [(int(size), str(note)) for size, note in connection.execute(query)]
+
+
+def latest_checkpoint(reader: Engine) -> tuple[int, str, str] | None:
+    """Return the stored checkpoint of the largest size as (size, note, created_at), or None."""
+    query = (
+        select(checkpoints.c.size, checkpoints.c.note, checkpoints.c.created_at)
+        .order_by(checkpoints.c.size.desc())
+        .limit(1)
+    )
+    with storage_errors("reading checkpoints"), reader.connect() as connection:
+        row = connection.execute(query).one_or_none()
+    return None if row is None else (int(row[0]), str(row[1]), str(row[2]))
