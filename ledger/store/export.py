@@ -48,10 +48,8 @@ def _check(folder: Path, store: EventStore) -> None:
 
 
 def export_checkpoint(store: EventStore) -> str:
-    """Return the signed checkpoint an export ends at: of the head, else the latest kept.
-
-    With the service key the head gets a checkpoint (signed now when it has none);
-    without it (a read replica, a copy of the database) the latest stored one serves.
+    """Return the checkpoint an export ends at: the current size, signed now, or
+    without the service key the latest stored one.
 
     Raises:
         KeyMaterialError: no key to sign a checkpoint with, and none is stored.
