@@ -38,7 +38,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from ledger.clock import Clock
-from ledger.errors import LedgerError, VerificationError
+from ledger.errors import LedgerError, StorageError, VerificationError
 from ledger.integrity.envelope import format_time
 from ledger.store import EventStore
 from ledger.store.engine import storage_errors
@@ -170,6 +170,45 @@ def latest_run(engine: Engine, *, finished: bool = False) -> VerificationRun | N
     return None if row is None else _run(row)
 
 
+def _claim(engine: Engine, clock: Clock, started_by: str, target: int) -> int:
+    """Insert the run and the guard in one transaction; return the run's id.
+
+    Raises:
+        RunGoingError: the guard is held by a run that still reports progress.
+        IntegrityError: another process inserted the guard meanwhile.
+    """
+    with engine.begin() as conn:
+        held = conn.execute(
+            select(verification_guard.c.run_id).where(
+                verification_guard.c.name == GUARD
+            )
+        ).scalar_one_or_none()
+        if held is not None:
+            going = conn.execute(
+                select(verification_runs).where(verification_runs.c.id == held)
+            ).one_or_none()
+            if going is not None and _run(going).outcome == "running":
+                raise RunGoingError(_run(going))
+            conn.execute(
+                delete(verification_guard).where(
+                    verification_guard.c.name == GUARD,
+                    verification_guard.c.run_id == held,
+                )
+            )
+        run_id = conn.execute(
+            insert(verification_runs).values(
+                started_at=format_time(clock.now()),
+                started_by=started_by,
+                target=target,
+                checked=0,
+                beat=time.time(),
+                outcome="running",
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]  # one key column
+        conn.execute(insert(verification_guard).values(name=GUARD, run_id=run_id))
+    return int(run_id)
+
+
 def claim_run(store: EventStore, clock: Clock, started_by: str) -> VerificationRun:
     """Record a new run of the whole ledger, unless one is going.
 
@@ -182,39 +221,12 @@ def claim_run(store: EventStore, clock: Clock, started_by: str) -> VerificationR
     target = store.size()
     for _attempt in range(2):
         try:
-            with storage_errors("starting a verification"), engine.begin() as conn:
-                held = conn.execute(
-                    select(verification_guard.c.run_id).where(
-                        verification_guard.c.name == GUARD
-                    )
-                ).scalar_one_or_none()
-                if held is not None:
-                    going = conn.execute(
-                        select(verification_runs).where(verification_runs.c.id == held)
-                    ).one_or_none()
-                    if going is not None and _run(going).outcome == "running":
-                        raise RunGoingError(_run(going))
-                    conn.execute(
-                        delete(verification_guard).where(
-                            verification_guard.c.name == GUARD,
-                            verification_guard.c.run_id == held,
-                        )
-                    )
-                run_id = conn.execute(
-                    insert(verification_runs).values(
-                        started_at=format_time(clock.now()),
-                        started_by=started_by,
-                        target=target,
-                        checked=0,
-                        beat=time.time(),
-                        outcome="running",
-                    )
-                ).inserted_primary_key[0]  # type: ignore[index]  # one key column
-                conn.execute(
-                    insert(verification_guard).values(name=GUARD, run_id=run_id)
-                )
-        except IntegrityError:
-            continue  # another process claimed it between our read and insert
+            with storage_errors("starting a verification"):
+                run_id = _claim(engine, clock, started_by, target)
+        except StorageError as exc:
+            if isinstance(exc.__cause__, IntegrityError):
+                continue  # another process claimed it between our read and insert
+            raise
         found = get_run(engine, int(run_id))
         if found is None:  # pragma: no cover - inserted above
             raise RuntimeError("the new verification run is not there")

@@ -3,6 +3,7 @@ one-at-a-time verification runs and their kept results, a kept checkpoint's chec
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from ledger.store.export_zip import stream_export_zip
 from ledger.store.verifications import (
     RunGoingError,
     claim_run,
+    ensure_tables,
     get_run,
     latest_run,
     run_claimed,
@@ -133,3 +135,26 @@ def test_kept_checkpoints_against_the_latest(
     }
     for text, problem in cases.items():
         assert cons.check_kept_checkpoint(store, text, latest).problem == problem
+
+
+def test_of_two_claims_at_once_one_gets_the_run(
+    store: EventStore, clock: FixedClock
+) -> None:
+    ensure_tables(store.engine)
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def claim() -> None:
+        start.wait()
+        try:
+            claim_run(store, clock, "u-cert")
+            outcomes.append("claimed")
+        except RunGoingError:
+            outcomes.append("going")
+
+    threads = [threading.Thread(target=claim) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["claimed", "going"]
