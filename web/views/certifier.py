@@ -34,7 +34,7 @@ from flask_wtf.file import FileField
 from werkzeug.datastructures import FileStorage
 from wtforms import TextAreaField
 
-from ledger.errors import KeyMaterialError
+from ledger.errors import ConfigError, KeyMaterialError, StorageError
 from ledger.integrity.checkpoint import parse_note, verifier_key
 from ledger.store import consistency
 from ledger.store.checkpoints import latest_checkpoint
@@ -172,6 +172,8 @@ def verify_now() -> ResponseReturnValue:
         run = start_in_background(wiring.store, wiring.clock, who.user_id)
     except RunGoingError as going:
         run = going.run
+    except (ConfigError, StorageError):  # a read-only copy, or the database failed
+        abort(503)
     return redirect(url_for("certifier.verification", run_id=run.id), code=303)
 
 
