@@ -57,7 +57,6 @@ PER_PAGE = 25
 PASSWORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"  # noqa: S105  # the letters of a made password, no secret
 PASSWORD_LENGTH = 12
 
-# The events of units and users, in words.
 MEANING_NAMES: Mapping[str, str] = {"approved": _l("Approval")}
 RECORD_KINDS: Mapping[str, str] = {
     "document": _l("Document"),
