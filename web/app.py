@@ -36,6 +36,7 @@ from ledger.errors import LedgerError
 from ledger.settings import LedgerSettings
 from ledger.store import EventStore
 from ledger.store.engine import require_ledger
+from web import history_words
 from web.auth import Sessions, init_login
 from web.errors import register_errors
 from web.i18n import init_i18n
@@ -133,6 +134,7 @@ def create_app(
     init_login(app, Sessions(wiring.store.engine, wiring.clock))
     init_i18n(app, timezone_setting(env))
     init_nav(app)
+    history_words.init_app(app)
     CSRFProtect(app)
     register_errors(app)
     app.add_url_rule("/healthz", "healthz", healthz, methods=["GET"])

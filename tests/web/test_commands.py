@@ -124,9 +124,32 @@ def test_a_change_meanwhile_is_refused_and_shown(
     assert page.status_code == 409
     assert people_store.size() == before
     text = page.get_data(as_text=True)
-    assert "document.reviewed" in text
+    # Who changed what meanwhile, in words: the event, the field and its states.
+    assert "Bob" in text
+    assert "审核" in text
+    assert "第A版 · 状态: 已提交审核 → 草稿" in text
     assert "see 4.2" in text
-    assert "submitted → drafted" in text
+    for raw in ("document.reviewed", "revisions.A.status", "submitted →", "payload."):
+        assert raw not in text
+
+
+def test_the_change_meanwhile_reads_in_english(
+    trial: Flask, client: FlaskClient, people_store: EventStore, service: Service
+) -> None:
+    sign_in(client, "bob")
+    client.get("/language?lang=en&next=/me")
+    data = _form(client, outcome="endorsed")
+    service.handle(
+        d.ReviewDocument(doc_id="QP-07", outcome="changes_requested", comment="x"),
+        "bob",
+    )
+    page = client.post("/trial/review", data=data)
+    assert page.status_code == 409
+    text = page.get_data(as_text=True)
+    assert "Reviewed" in text
+    assert "Revision A · Status: Submitted for review → Draft" in text
+    assert "revisions.A.status" not in text
+    assert "document.reviewed" not in text
 
 
 def test_a_broken_rule_is_shown_beside_its_field_and_nothing_is_stored(

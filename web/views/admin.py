@@ -42,6 +42,7 @@ from ledger.domain import units as un
 from ledger.domain import users as us
 from projections import queries as q
 from projections.errors import RecordNotFoundError
+from web import history_words as hw
 from web.as_of import AsOf, read_as_of
 from web.auth import SignedIn, login_required
 from web.commands import CommandForm, conflict_page, record
@@ -56,39 +57,6 @@ PER_PAGE = 25
 PASSWORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"  # noqa: S105  # the letters of a made password, no secret
 PASSWORD_LENGTH = 12
 
-# The events of units and users, in words.
-EVENT_NAMES: Mapping[str, str] = {
-    "unit.created": _l("Unit created"),
-    "unit.renamed": _l("Unit renamed"),
-    "unit.closed": _l("Unit closed"),
-    "user.registered": _l("Person registered"),
-    "user.role_granted": _l("Role granted"),
-    "user.role_revoked": _l("Role revoked"),
-    "user.moved": _l("Moved to another unit"),
-    "user.deactivated": _l("Deactivated"),
-    "user.esign_key_issued": _l("New signature key issued"),
-}
-# The facts of units and users, as the history names them.
-FIELD_NAMES: Mapping[str, str] = {
-    "code": _l("Unit code"),
-    "name_zh": _l("Name in Chinese"),
-    "name_en": _l("Name in English"),
-    "kind": _l("Kind of unit"),
-    "parent": _l("Parent unit"),
-    "closed": _l("Closed down"),
-    "user_id": _l("User ID"),
-    "name": _l("Full name"),
-    "unit": _l("Unit"),
-    "email": _l("Email address"),
-    "roles": _l("Roles"),
-    "active": _l("Active"),
-    "key_id": _l("Signature key"),
-}
-KIND_NAMES: Mapping[str, str] = {
-    "headquarters": _l("Headquarters"),
-    "bureau": _l("Bureau"),
-    "department": _l("Department"),
-}
 MEANING_NAMES: Mapping[str, str] = {"approved": _l("Approval")}
 RECORD_KINDS: Mapping[str, str] = {
     "document": _l("Document"),
@@ -150,9 +118,7 @@ def unit_name(unit: q.UnitView | None, code: str = "") -> str:
 @bp.app_context_processor
 def _helpers() -> dict[str, Any]:
     return {
-        "admin_event_names": EVENT_NAMES,
-        "admin_field_names": FIELD_NAMES,
-        "admin_kind_names": KIND_NAMES,
+        "admin_kind_names": hw.UNIT_KINDS,
         "admin_unit_name": unit_name,
     }
 

@@ -45,6 +45,7 @@ from ledger.domain.permissions import SUBTREE_ROLES
 from ledger.integrity.canonical import JSONValue
 from projections import queries as q
 from projections.errors import RecordNotFoundError, RegisterRequestError
+from web import history_words as hw
 from web.as_of import AsOf, read_as_of
 from web.auth import SignedIn, login_required
 from web.commands import CommandForm, conflict_page, record
@@ -74,16 +75,7 @@ from web.wiring import current_wiring
 bp = Blueprint("documents", __name__, url_prefix="/documents")
 
 PER_PAGE = 25
-STATUS_LABELS = {
-    "drafted": _l("Draft"),
-    "changes_requested": _l("Changes requested"),
-    "submitted": _l("Submitted for review"),
-    "endorsed": _l("Endorsed"),
-    "approved": _l("Approved"),
-    "effective": _l("Effective"),
-    "superseded": _l("Superseded"),
-    "withdrawn": _l("Withdrawn"),
-}
+STATUS_LABELS = hw.DOCUMENT_STATUS
 SORT_LABELS = {
     "id": _l("Number"),
     "title": _l("Title"),
@@ -91,19 +83,6 @@ SORT_LABELS = {
     "unit": _l("Unit"),
     "status": _l("Status"),
     "next_review_due": _l("Next periodic review"),
-}
-EVENT_LABELS = {
-    "document.drafted": _l("Revision drafted"),
-    "document.draft_updated": _l("Draft changed"),
-    "document.submitted": _l("Submitted for review"),
-    "document.reviewed": _l("Reviewed"),
-    "document.approved": _l("Approved and signed"),
-    "document.became_effective": _l("Made effective"),
-    "document.superseded": _l("Superseded"),
-    "document.withdrawn": _l("Withdrawn"),
-    "document.distributed": _l("Distributed"),
-    "document.review_completed": _l("Periodic review completed"),
-    "document.retention_changed": _l("Retention changed"),
 }
 SIGNATURE_MEANINGS = {
     "approved": _l("Approval"),
@@ -125,69 +104,8 @@ def _globals() -> dict[str, Any]:
     return {
         "status_labels": STATUS_LABELS,
         "kind_labels": KIND_LABELS,
-        "event_labels": EVENT_LABELS,
         "meanings": SIGNATURE_MEANINGS,
     }
-
-
-# The names of a document's fields as its history shows them.
-FIELD_LABELS = {
-    "title": _l("Title"),
-    "kind": _l("Kind of document"),
-    "unit": _l("Unit"),
-    "status": _l("Status"),
-    "content": _l("Document file"),
-    "author": _l("Author"),
-    "revision": _l("Revision"),
-    "retention_years": _l("Retention (years)"),
-    "review_interval_months": _l("Periodic review every (months)"),
-    "next_review_due": _l("Next periodic review"),
-    "distributed_to": _l("Distributed to units"),
-    "effective_on": _l("Effective from"),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class ChangeWords:
-    """One change of a document's history in words: which field, from what, to what."""
-
-    field: str
-    old: str
-    new: str
-
-
-@bp.app_template_filter("document_change")
-def document_change(change: q.FieldChange) -> ChangeWords:
-    """A change as a clerk reads it: "Revision A · Status: Submitted → Endorsed"."""
-    path = change.path
-    name = path[-1] if path else ""
-    label = str(FIELD_LABELS.get(name, name))
-    if len(path) == 3 and path[0] == "revisions":
-        label = f"{_('Revision %(rev)s', rev=path[1])} · {label}"
-    words: Mapping[str, object] = {}
-    if name == "status":
-        words = STATUS_LABELS
-    elif name == "kind":
-        words = KIND_LABELS
-
-    def value(found: object) -> str:
-        if isinstance(found, str) and found in words:
-            return str(words[found])
-        return document_value(found)
-
-    return ChangeWords(field=label, old=value(change.old), new=value(change.new))
-
-
-@bp.app_template_filter("document_value")
-def document_value(value: object) -> str:
-    """A value of a change in a document's history as a clerk reads it."""
-    if value is None or value == "":
-        return "\u2013"
-    if isinstance(value, Mapping) and "blob" in value:
-        return f"{value.get('name', '')} ({str(value['blob'])[:12]}…)"
-    if isinstance(value, list | tuple):
-        return ", ".join(str(v) for v in value)
-    return str(value)
 
 
 # --- the register ---------------------------------------------------------------

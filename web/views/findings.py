@@ -42,6 +42,7 @@ from ledger.domain import subject_sha256
 from ledger.integrity.canonical import JSONValue
 from projections import queries as q
 from projections.errors import RecordNotFoundError, RegisterRequestError
+from web import history_words as hw
 from web.as_of import AsOf, read_as_of
 from web.auth import SignedIn, login_required
 from web.commands import CommandForm, conflict_page, record, signing_stage
@@ -61,38 +62,7 @@ bp = Blueprint("findings", __name__, url_prefix="/findings")
 
 PER_PAGE = 25
 
-STATUS_NAMES: Mapping[str, Any] = {
-    "raised": _l("Raised"),
-    "contained": _l("Contained"),
-    "cause_analysed": _l("Cause analysed"),
-    "actions_planned": _l("Actions planned"),
-    "actions_done": _l("Actions done"),
-    "verified": _l("Verified effective"),
-    "closed": _l("Closed"),
-    "planned": _l("Planned"),
-    "in_progress": _l("In progress"),
-    "reported": _l("Reported"),
-    "cancelled": _l("Cancelled"),
-    "open": _l("Open"),
-    "done": _l("Done"),
-}
-
-EVENT_NAMES: Mapping[str, Any] = {
-    "finding.raised": _l("Finding raised"),
-    "finding.contained": _l("Containment recorded"),
-    "finding.cause_analysed": _l("Root cause recorded"),
-    "finding.actions_planned": _l("Actions planned"),
-    "finding.action_completed": _l("Action done"),
-    "finding.due_date_changed": _l("Due date changed"),
-    "finding.verified": _l("Effectiveness verified (signed)"),
-    "finding.closed": _l("Finding closed"),
-    "finding.reopened": _l("Finding reopened"),
-    "audit.planned": _l("Audit planned"),
-    "audit.started": _l("Audit started"),
-    "audit.reported": _l("Audit report signed"),
-    "audit.closed": _l("Audit closed"),
-    "audit.cancelled": _l("Audit cancelled"),
-}
+STATUS_NAMES = hw.FINDING_STATUS
 
 MEANING_NAMES: Mapping[str, Any] = {
     "approved": _l("approved"),
@@ -220,7 +190,6 @@ def init_app(app: Flask) -> None:
     """Register the pages, the template globals and the actions section of open tasks."""
     app.register_blueprint(bp)
     app.jinja_env.globals["af_status_names"] = STATUS_NAMES
-    app.jinja_env.globals["af_event_names"] = EVENT_NAMES
     app.jinja_env.globals["af_sort_names"] = SORT_NAMES
     app.jinja_env.globals["af_meaning_names"] = MEANING_NAMES
     app.jinja_env.globals["af_classification_names"] = ff.classification_names()
@@ -717,21 +686,3 @@ def verify(finding_id: str) -> ResponseReturnValue:
         return _verify_page(found, form, outcome.general, 422)
     flash(_("Your verification is signed and recorded."), "success")
     return redirect(url_for("findings.show", finding_id=finding_id))
-
-
-@bp.app_template_filter("af_plain")
-def plain(value: object) -> str:
-    """A value of a history change as text."""
-    if value is None:
-        return "—"
-    if isinstance(value, list):
-        return ", ".join(str(plain(v)) for v in value)
-    if isinstance(value, dict):
-        if "blob" in value and "name" in value:
-            return str(value["name"])
-        return "; ".join(f"{k}: {plain(v)}" for k, v in value.items())
-    if value is True:
-        return str(_("yes"))
-    if value is False:
-        return str(_("no"))
-    return str(value)

@@ -100,23 +100,9 @@ def status_word(status: str) -> str:
     return str({"active": _("Active"), "retired": _("Retired")}.get(status, status))
 
 
-def event_words(kind: str) -> str:
-    """An event of an indicator or a review in words."""
-    return str(
-        {
-            "indicator.defined": _("Indicator defined"),
-            "indicator.target_changed": _("Target changed"),
-            "indicator.measured": _("Measurement recorded"),
-            "indicator.measurement_corrected": _("Measurement corrected"),
-            "indicator.retired": _("Indicator retired"),
-            "review.held": _("Management review recorded"),
-        }.get(kind, kind)
-    )
-
-
 @bp.app_context_processor
 def _words() -> dict[str, object]:
-    return {"indicator_status": status_word, "event_words": event_words}
+    return {"indicator_status": status_word}
 
 
 @bp.route("", methods=["GET"])
@@ -256,7 +242,7 @@ def page(indicator_id: str) -> ResponseReturnValue:
         owner_name=printed_name(view.owner, moment),
         svg=svg,
         rows=rows,
-        history=history.newest_first,
+        history=history,
         actions=actions,
         moment=moment,
         as_of_error=as_of_error,

@@ -151,7 +151,7 @@ def page(review_id: str) -> ResponseReturnValue:
             for a in {*view.attendees, view.held_by}
             | {str(x.get("owner", "")) for x in view.actions if isinstance(x, dict)}
         },
-        history=history.newest_first,
+        history=history,
         moment=moment,
         as_of_error=as_of_error,
         as_of=as_of,
