@@ -15,6 +15,8 @@ with. The cost, a pattern that must follow the rule's wording, is paid by a test
 (`tests/web/test_messages.py`) that reads every rule message out of the ledger's
 sources and fails when one has no pattern here.
 
+A value the reader knows by a name (a role) is shown by that name.
+
 A message that matches no pattern (a schema check of the catalogue, which the forms
 check first) is shown as the ledger wrote it.
 """
@@ -25,6 +27,8 @@ import re
 from dataclasses import dataclass
 
 from flask_babel import gettext
+
+from web.i18n import ROLE_NAMES
 
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
@@ -202,6 +206,8 @@ def translated(text: object) -> str:
     if found is None:
         return plain
     msgid, values = found
+    if values.get("role") in ROLE_NAMES:
+        values["role"] = str(ROLE_NAMES[values["role"]])
     return str(gettext(msgid, **values))
 
 
