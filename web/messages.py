@@ -16,6 +16,8 @@ with. The cost, a pattern that must follow the rule's wording, is paid by a test
 sources and fails when one has no pattern here.
 
 A value the reader knows by a name (a role) is shown by that name.
+The 403 page shows the reason a rule refused the person (segregation of duties, the
+role needed).
 
 A message that matches no pattern (a schema check of the catalogue, which the forms
 check first) is shown as the ledger wrote it.
@@ -208,6 +210,9 @@ def translated(text: object) -> str:
     msgid, values = found
     if values.get("role") in ROLE_NAMES:
         values["role"] = str(ROLE_NAMES[values["role"]])
+    needed = values.get("roles", "").split(" or ")
+    if all(role in ROLE_NAMES for role in needed):  # "approver or owner"
+        values["roles"] = " / ".join(str(ROLE_NAMES[role]) for role in needed)
     return str(gettext(msgid, **values))
 
 
