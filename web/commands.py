@@ -6,7 +6,8 @@ event, and the version of the record the person saw, so a change by someone else
 meanwhile is refused and shown (409) rather than overwritten. `record` runs the
 command through the service and says how it went; the view then redirects to the
 record with a confirmation (POST-redirect-GET), shows the form again with the
-messages beside the fields (422), or shows the conflict page.
+messages beside the fields (422), in the reader's language (`web.messages`), or
+shows the conflict page.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from ledger.errors import (
 )
 from ledger.integrity.envelope import RecordedEvent
 from projections import queries as q
+from web.messages import translated
 from web.wiring import current_wiring
 
 COMMAND_ID = r"[0-9a-f]{32}"
@@ -112,7 +114,7 @@ def record(
             expected_version=form.seen_version,
         )
     except NotAuthorizedError as exc:
-        raise Forbidden(str(exc)) from exc
+        raise Forbidden(translated(exc)) from exc
     except NotFoundError as exc:
         raise NotFound(str(exc)) from exc
     except ConcurrencyError:
@@ -121,16 +123,16 @@ def record(
         outcome = Outcome()
         names = fields or {}
         for name, found in exc.messages.items():
-            messages = (
-                [str(m) for m in found] if isinstance(found, list) else [str(found)]
-            )
+            messages = [
+                translated(m) for m in (found if isinstance(found, list) else [found])
+            ]
             target = getattr(form, names.get(name, name), None)
             if target is None or name in ("command_id", "version"):
                 outcome.general.extend(messages)
             else:
                 target.errors = [*target.errors, *messages]
         if not exc.messages:
-            outcome.general.append(str(exc))
+            outcome.general.append(translated(exc))
         return outcome
     return Outcome(events=events)
 

@@ -12,7 +12,7 @@ from flask import Flask, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import Forbidden, HTTPException, InternalServerError
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +64,8 @@ def http_error(error: HTTPException) -> ResponseReturnValue:
         status,
         (_("Sorry, there is a problem"), _("Try again later. Nothing was saved.")),
     )
+    if status == 403 and error.description not in (None, Forbidden.description):
+        message = str(error.description)  # a rule's reason, translated by the view
     return _page(status, title, message)
 
 

@@ -3,16 +3,62 @@
 Messages say what to do, in the reader's language. The password rules are the
 service's (`ledger.service.vault`); the form checks them too, to answer before the
 slow key derivation.
+
+WTForms' own messages come from its catalogue in the reader's language
+(`WTF_I18N_ENABLED`, web.i18n); a date or a number typed wrongly is said in our
+words by `DayField` and `WholeNumberField`, and a blank one is left to the field's
+required validator, which names what is missing.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from wtforms import DateField, IntegerField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from ledger.service.vault import MIN_PASSWORD_LENGTH
+
+DAY_TYPED_WRONGLY = _l("Enter the date as year-month-day, for example 2026-03-31")
+NUMBER_TYPED_WRONGLY = _l("Enter a whole number, for example 12")
+
+
+def _blank(valuelist: list[Any]) -> bool:
+    return bool(valuelist) and not "".join(str(v) for v in valuelist).strip()
+
+
+class DayField(DateField):  # type: ignore[misc]  # wtforms fields are untyped here
+    """A date (YYYY-MM-DD); one typed wrongly is answered in the reader's language."""
+
+    data: Any  # a date, or None when blank or wrong (read after validation)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("invalid_value_message", DAY_TYPED_WRONGLY)
+        super().__init__(*args, **kwargs)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if _blank(valuelist):
+            self.data = None
+            return
+        super().process_formdata(valuelist)
+
+
+class WholeNumberField(IntegerField):  # type: ignore[misc]  # untyped as DayField
+    """A whole number; one typed wrongly is answered in the reader's language."""
+
+    data: Any  # an int, or None when blank or wrong (read after validation)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("invalid_value_message", NUMBER_TYPED_WRONGLY)
+        super().__init__(*args, **kwargs)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if _blank(valuelist):
+            self.data = None
+            return
+        super().process_formdata(valuelist)
 
 
 class LoginForm(FlaskForm):  # type: ignore[misc]  # flask_wtf has no type hints

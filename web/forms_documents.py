@@ -5,8 +5,6 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import (
-    DateField,
-    IntegerField,
     PasswordField,
     RadioField,
     SelectField,
@@ -24,6 +22,7 @@ from wtforms.validators import (
 )
 
 from web.commands import CommandForm
+from web.forms import DayField, WholeNumberField
 
 MAX_FILE_BYTES = 10 * 1024 * 1024  # 10 MB: the largest document file accepted
 
@@ -65,7 +64,7 @@ class DraftForm(CommandForm):
         choices=[SelectChoice(k, v) for k, v in KIND_LABELS.items()],
         default="procedure",
     )
-    review_interval_months = IntegerField(
+    review_interval_months = WholeNumberField(
         _l("Periodic review every (months)"),
         default=12,
         validators=[
@@ -73,7 +72,7 @@ class DraftForm(CommandForm):
             NumberRange(1, 120, message=_l("Enter a number of months from 1 to 120")),
         ],
     )
-    retention_years = IntegerField(
+    retention_years = WholeNumberField(
         _l("Keep records for (years)"),
         default=10,
         validators=[
@@ -138,7 +137,7 @@ class ApproveForm(CommandForm):
 class EffectiveForm(CommandForm):
     """Make the approved revision effective from a day."""
 
-    effective_on = DateField(
+    effective_on = DayField(
         _l("Effective from"),
         description=_l("For example 2026-03-01"),
         validators=[InputRequired(message=_l("Enter the day it takes effect"))],
@@ -164,7 +163,7 @@ class DistributeForm(CommandForm):
 class PeriodicReviewForm(CommandForm):
     """Record a periodic review of the effective revision."""
 
-    reviewed_on = DateField(
+    reviewed_on = DayField(
         _l("Reviewed on"),
         description=_l("For example 2026-03-01"),
         validators=[InputRequired(message=_l("Enter the day of the review"))],
@@ -181,7 +180,7 @@ class PeriodicReviewForm(CommandForm):
 class RetentionForm(CommandForm):
     """Change how long the document's records are kept."""
 
-    retention_years = IntegerField(
+    retention_years = WholeNumberField(
         _l("Keep records for (years)"),
         validators=[
             InputRequired(message=_l("Enter the retention period in years")),

@@ -109,6 +109,9 @@ def init_i18n(app: Flask, timezone: str) -> Babel:
     app.config["BABEL_DEFAULT_LOCALE"] = DEFAULT_LOCALE
     app.config["BABEL_DEFAULT_TIMEZONE"] = timezone
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
+    # WTForms' own messages (a required field, a length, a choice) in the reader's
+    # language, from the catalogue WTForms ships (Flask-WTF's default, said here).
+    app.config["WTF_I18N_ENABLED"] = True
     babel = Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
     babel.domain_instance = _CatalogueDomain()
     app.jinja_env.add_extension("jinja2.ext.do")

@@ -123,7 +123,7 @@ def test_a_rule_of_the_ledger_shows_beside_the_field(
         parent="HQ",
     )
     assert answer.status_code == 422
-    assert "unit B1 exists already" in _text(answer)
+    assert "单位 B1 已存在" in _text(answer)
     assert 'id="code-error"' in _text(answer)
     assert people_store.size() == before
 
@@ -262,7 +262,7 @@ def test_register_a_person_with_a_typed_password_and_a_taken_id(
         temporary_password="typed-by-admin",
     )
     assert answer.status_code == 422
-    assert "is taken" in _text(answer)
+    assert "用户名 alice 已被使用" in _text(answer)
     assert 'id="user_id-error"' in _text(answer)
     assert people_store.size() == before
     answer = _post(
@@ -309,7 +309,7 @@ def test_grant_and_revoke_a_role(
     assert ("author", "B1") in roles
     again = _post(client, "/admin/users/vic/grant", role="author", scope="B1")
     assert again.status_code == 422
-    assert "holds author for B1 already" in _text(again)
+    assert "vic 已在 B1 担任编写人" in _text(again)
     missing = _post(client, "/admin/users/vic/revoke", held="author@B1", reason="")
     assert missing.status_code == 422
     assert 'id="reason-error"' in _text(missing)

@@ -173,6 +173,13 @@ def test_a_person_without_the_role_gets_403_and_nothing_is_stored(
     page = client.post("/trial/review", data=_form(client, outcome="endorsed"))
     assert page.status_code == 403
     assert people_store.size() == before
+    assert "vic 无权执行此操作：需要以下角色之一：批准人" in page.get_data(as_text=True)
+    client.set_cookie("qms_lang", "en")
+    page = client.post("/trial/review", data=_form(client, outcome="endorsed"))
+    assert page.status_code == 403
+    assert "vic may not ReviewDocument for unit B1: needs role Approver" in (
+        page.get_data(as_text=True)
+    )
 
 
 def test_a_form_without_its_command_id_is_refused(

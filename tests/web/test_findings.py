@@ -232,7 +232,9 @@ def test_a_rule_of_the_ledger_is_shown_beside_the_field(
     data = _raise_form(client, source="internal_audit")  # names no audit
     page = client.post("/findings/new", data=data, content_type="multipart/form-data")
     assert page.status_code == 422
-    assert page.get_data(as_text=True).count("names the audit") == 2
+    assert (
+        page.get_data(as_text=True).count("来自内部审核的审核发现须注明所属审核") == 2
+    )
     assert people_store.size() == before
 
 
@@ -662,7 +664,7 @@ def test_a_reader_of_one_unit_counts_and_pages_only_its_findings(
     english(client)
     sign_in(client, "vic")
     text = client.get("/findings").get_data(as_text=True)
-    assert "1 findings" in text
+    assert "1 finding ·" in text
     assert "F-1" in text
     assert "Next page" not in text
 

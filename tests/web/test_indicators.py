@@ -134,7 +134,7 @@ def test_define_service_rule_beside_field(
     text = answer.get_data(as_text=True)
     assert answer.status_code == 422
     assert 'id="owner-error"' in text
-    assert "nobody is not a registered user" in text
+    assert "nobody 不是已登记的用户" in text
     assert people_store.size() == before
 
 
@@ -235,7 +235,7 @@ def test_measurement_twice_is_422(
     text = answer.get_data(as_text=True)
     assert answer.status_code == 422
     assert 'id="period-error"' in text
-    assert "correct it instead" in text
+    assert "请改为更正该记录" in text
     assert people_store.size() == before
 
 

@@ -33,6 +33,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.exceptions import Forbidden
 from wtforms.fields.choices import SelectChoice
@@ -458,7 +459,7 @@ def users() -> ResponseReturnValue:
         page_error = page_error or _("Show 1 to %(n)d people a page", n=q.PER_PAGE_MAX)
     pages = max(1, -(-len(found) // size))
     if page_no > pages and not page_error:
-        page_error = _("There are %(n)d pages", n=pages)
+        page_error = ngettext("There is %(num)d page", "There are %(num)d pages", pages)
         page_no = pages
     first = (page_no - 1) * size
     return (

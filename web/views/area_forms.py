@@ -8,11 +8,12 @@ service's own rules.
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from web.commands import CommandForm
+from web.forms import DayField
 
 DECIMAL = r"-?[0-9]+(\.[0-9]+)?"
 PERIOD = r"[0-9]{4}(-(0[1-9]|1[0-2]|Q[1-4]))?"
@@ -197,9 +198,9 @@ class ReviewForm(CommandForm):
             Regexp(UNIT, message=_l("Enter a unit code such as B1")),
         ],
     )
-    held_on = DateField(
+    held_on = DayField(
         _l("Held on"),
-        validators=[DataRequired(message=_l("Enter the date the review was held"))],
+        validators=[InputRequired(message=_l("Enter the date the review was held"))],
     )
     attendees = TextAreaField(
         _l("Attendees"),
