@@ -47,6 +47,24 @@ def _check(folder: Path, store: EventStore) -> None:
         ) from exc
 
 
+def export_checkpoint(store: EventStore) -> str:
+    """Return the checkpoint an export ends at: the current size, signed now, or
+    without the service key the latest stored one.
+
+    Raises:
+        KeyMaterialError: no key to sign a checkpoint with, and none is stored.
+    """
+    try:
+        return store.checkpoint()
+    except KeyMaterialError as exc:
+        kept = store.checkpoints()
+        if not kept:
+            raise KeyMaterialError(
+                f"{exc}; no signed checkpoint is stored to export up to"
+            ) from exc
+        return kept[-1][1]
+
+
 def write_export(
     store: EventStore,
     out: Path,
@@ -83,15 +101,7 @@ def write_export(
             "events, which an export needs: export from the ledger itself, or run "
             "`qms checkpoint` there before copying it"
         )
-    try:
-        note = store.checkpoint()
-    except KeyMaterialError as exc:
-        kept = store.checkpoints()
-        if not kept:
-            raise KeyMaterialError(
-                f"{exc}; no signed checkpoint is stored to export up to"
-            ) from exc
-        note = kept[-1][1]
+    note = export_checkpoint(store)
     size = parse_note(note)[0].size
     try:
         return _write(store, out, note, size, as_zip, with_blobs, check, progress)

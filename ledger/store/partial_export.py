@@ -1,0 +1,321 @@
+"""Writing a partial export (docs/ledger-format.md section 10) from the store.
+
+A partial export holds the streams a caller names (the records of some units, as the
+read side knows them) as far as a period reaches: every stream with an event recorded
+in the period, from version 1 to its last event recorded before the period's end, so
+the certifier can check that no version is missing. With them go the streams
+`ledger/keys` and `ledger/blobs` whole up to the checkpoint (the keys that sign and
+their revocations, the blob disposals), each event's inclusion proof against that one
+checkpoint (the latest, signed at export time), the checkpoint itself, a manifest of
+the scope and the blobs the events reference.
+
+`iter_partial_export` yields the files one by one as chunks of bytes, so a web view
+can stream them into a zip; `write_partial_zip` is that zip writer and
+`write_partial_export` the command line's folder or zip, verified before it is put in
+place. Everything is read through indexes: the (stream, version) index for the
+streams, stored Merkle nodes for the proofs, in batches; no event outside the scope
+is read.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import IO, Final
+
+import sqlalchemy as sa
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from ledger.errors import (
+    EventRejectedError,
+    NotFoundError,
+    StorageError,
+    VerificationError,
+)
+from ledger.integrity import merkle
+from ledger.integrity.blobs import blob_refs
+from ledger.integrity.checkpoint import parse_note
+from ledger.integrity.envelope import format_time
+from ledger.integrity.export_reader import MANIFEST, PROOFS
+from ledger.integrity.verify.partial import (
+    KEY_STREAMS,
+    PARTIAL_FORMAT,
+    verify_partial_export,
+)
+from ledger.store import EventStore
+from ledger.store.engine import storage_errors
+from ledger.store.export import export_checkpoint
+from ledger.store.proofs import fetch_nodes
+from ledger.store.tables import events
+
+_STREAM_CHUNK: Final = 500  # streams per IN list
+_EVENT_BATCH: Final = 1000  # events whose proofs are built together
+
+FileChunks = tuple[str, Iterable[bytes]]
+"""A file of the export: its name inside the export and its bytes, in chunks."""
+
+
+@dataclass(frozen=True, slots=True)
+class PartialScope:
+    """What a partial export covers: the units (as stated) and their record streams.
+
+    `start` and `end` are days, both included, in UTC: events recorded from `start`
+    00:00 UTC until before the day after `end`.
+    """
+
+    unit: str
+    subtree: bool
+    units: tuple[str, ...]
+    streams: tuple[str, ...]
+    start: date
+    end: date
+
+    @property
+    def recorded_from(self) -> str:
+        """The first instant of the period, in the ledger's time format."""
+        return format_time(datetime.combine(self.start, time(), UTC))
+
+    @property
+    def recorded_before(self) -> str:
+        """The first instant after the period."""
+        return format_time(datetime.combine(self.end + timedelta(days=1), time(), UTC))
+
+
+@dataclass(frozen=True, slots=True)
+class PartialSummary:
+    """What a written partial export holds."""
+
+    path: Path
+    events: int
+    streams: int
+    checkpoint_size: int
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), _STREAM_CHUNK):
+        yield items[start : start + _STREAM_CHUNK]
+
+
+def _stream_ends(
+    connection: Connection, scope: PartialScope, size: int
+) -> dict[str, int]:
+    """Return stream -> last version for the scope's streams touched in the period,
+    and for the key streams: their last version up to the checkpoint."""
+    ends: dict[str, int] = {}
+    since, before = scope.recorded_from, scope.recorded_before
+    record_streams = sorted(set(scope.streams) - set(KEY_STREAMS))
+    for chunk in _chunks(record_streams):
+        in_period = select(events.c.stream).where(
+            events.c.stream.in_(chunk),
+            events.c.recorded_at >= since,
+            events.c.recorded_at < before,
+            events.c.seq <= size,
+        )
+        touched = sorted({row[0] for row in connection.execute(in_period.distinct())})
+        if not touched:
+            continue
+        last = (
+            select(events.c.stream, sa.func.max(events.c.version))
+            .where(
+                events.c.stream.in_(touched),
+                events.c.recorded_at < before,
+                events.c.seq <= size,
+            )
+            .group_by(events.c.stream)
+        )
+        ends.update({str(s): int(v) for s, v in connection.execute(last)})
+    keys = (
+        select(events.c.stream, sa.func.max(events.c.version))
+        .where(events.c.stream.in_(KEY_STREAMS), events.c.seq <= size)
+        .group_by(events.c.stream)
+    )
+    ends.update({str(s): int(v) for s, v in connection.execute(keys)})
+    return ends
+
+
+def _seqs(connection: Connection, ends: dict[str, int]) -> list[int]:
+    """Return the seqs of versions 1..last of every stream in `ends`, ascending."""
+    found: list[int] = []
+    for chunk in _chunks(sorted(ends)):
+        rows = connection.execute(
+            select(events.c.stream, events.c.version, events.c.seq).where(
+                events.c.stream.in_(chunk)
+            )
+        )
+        found.extend(int(seq) for s, v, seq in rows if int(v) <= ends[str(s)])
+    return sorted(found)
+
+
+def _batch_lines(
+    connection: Connection, seqs: Sequence[int], size: int
+) -> tuple[list[bytes], list[bytes]]:
+    """Return the event lines and proof lines of `seqs`, from stored nodes at once."""
+    rows = connection.execute(
+        select(events.c.seq, events.c.envelope)
+        .where(events.c.seq.in_(seqs))
+        .order_by(events.c.seq)
+    ).all()
+    wanted: set[tuple[int, int]] = set()
+    for seq in seqs:
+        wanted |= merkle.needed_nodes(merkle.inclusion_ranges(seq - 1, size))
+    nodes = fetch_nodes(connection, wanted)
+    event_lines, proof_lines = [], []
+    for seq, envelope in rows:
+        proof = merkle.inclusion_proof(
+            int(seq) - 1, size, lambda level, idx: nodes[(level, idx)]
+        )
+        event_lines.append(str(envelope).encode() + b"\n")
+        proof_lines.append(
+            json.dumps(
+                {"seq": int(seq), "hashes": [h.hex() for h in proof]},
+                separators=(",", ":"),
+            ).encode()
+            + b"\n"
+        )
+    return event_lines, proof_lines
+
+
+def iter_partial_export(store: EventStore, scope: PartialScope) -> Iterator[FileChunks]:
+    """Yield the files of a partial export of `scope`: (name, chunks of bytes).
+
+    The checkpoint is the latest, signed now (or the latest stored, without the
+    service key). Files come in this order: `checkpoint`, `manifest.json`,
+    `events.jsonl`, `proofs.jsonl`, then `blobs/<sha256>`; consume each file's
+    chunks before asking for the next file.
+
+    Raises:
+        EventRejectedError: the period ends before it starts.
+        KeyMaterialError: no key to sign a checkpoint with, and none is stored.
+        StorageError: the database failed.
+    """
+    if scope.end < scope.start:
+        raise EventRejectedError(
+            f"the period ends ({scope.end}) before it starts ({scope.start})",
+            {"to": ["must not be before from"]},
+        )
+    note = export_checkpoint(store)
+    checkpoint = parse_note(note)[0]
+    size = checkpoint.size
+    with storage_errors("reading a partial export"), store.engine.connect() as conn:
+        ends = _stream_ends(conn, scope, size)
+        seqs = _seqs(conn, ends)
+    manifest = {
+        "format": PARTIAL_FORMAT,
+        "origin": checkpoint.origin,
+        "checkpoint": {
+            "size": size,
+            "root": base64.b64encode(checkpoint.root).decode(),
+        },
+        "scope": {
+            "unit": scope.unit,
+            "subtree": scope.subtree,
+            "units": sorted(scope.units),
+            "from": scope.start.isoformat(),
+            "to": scope.end.isoformat(),
+            "recorded_from": scope.recorded_from,
+            "recorded_before": scope.recorded_before,
+        },
+        "streams": [
+            {"stream": s, "first_version": 1, "last_version": v}
+            for s, v in sorted(ends.items())
+        ],
+        "events": len(seqs),
+    }
+    yield "checkpoint", [note.encode()]
+    yield MANIFEST, [json.dumps(manifest, indent=1, ensure_ascii=False).encode()]
+    proofs: list[bytes] = []
+    digests: set[str] = set()
+
+    def event_chunks() -> Iterator[bytes]:
+        for start in range(0, len(seqs), _EVENT_BATCH):
+            batch = seqs[start : start + _EVENT_BATCH]
+            with (
+                storage_errors("reading a partial export"),
+                store.engine.connect() as conn,
+            ):
+                lines, proof_lines = _batch_lines(conn, batch, size)
+            proofs.extend(proof_lines)
+            for line in lines:
+                if b'"blob"' in line:
+                    data = json.loads(line)["data"]
+                    digests.update(str(ref["blob"]) for _, ref in blob_refs(data))
+            yield b"".join(lines)
+
+    yield "events.jsonl", event_chunks()
+    yield PROOFS, iter(proofs)
+    for digest in sorted(digests):
+        try:
+            content = store.get_blob(digest)
+        except NotFoundError:  # disposed: the disposal is in ledger/blobs
+            continue
+        yield f"blobs/{digest}", [content]
+
+
+def write_partial_zip(files: Iterable[FileChunks], handle: IO[bytes]) -> None:
+    """Write the files of `iter_partial_export` as a zip into `handle` (which may be
+    a stream that cannot seek, such as an HTTP response)."""
+    with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, chunks in files:
+            with archive.open(name, "w", force_zip64=True) as entry:
+                for chunk in chunks:
+                    entry.write(chunk)
+
+
+def _write_folder(files: Iterable[FileChunks], folder: Path) -> None:
+    for name, chunks in files:
+        target = folder / name
+        target.parent.mkdir(exist_ok=True)
+        with target.open("wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+
+
+def write_partial_export(
+    store: EventStore, scope: PartialScope, out: Path, *, as_zip: bool = False
+) -> PartialSummary:
+    """Write a partial export of `scope` to the folder (or zip) `out`, verified.
+
+    Raises:
+        EventRejectedError: `out` exists already, or the period is reversed.
+        KeyMaterialError: no key to sign a checkpoint with, and none is stored.
+        StorageError: the export does not verify, or cannot be written; nothing is
+            left behind.
+    """
+    if out.exists():
+        raise EventRejectedError(f"{out} exists already", {"out": ["exists already"]})
+    genesis = next(store.read(1, 1))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".qms-partial-", dir=out.parent))
+    except OSError as exc:
+        raise StorageError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    target = work / ("export.zip" if as_zip else "export")
+    try:
+        files = iter_partial_export(store, scope)
+        if as_zip:
+            with target.open("wb") as handle:
+                write_partial_zip(files, handle)
+        else:
+            target.mkdir()
+            _write_folder(files, target)
+        try:
+            result = verify_partial_export(target, trusted_key_id=genesis.key)
+        except VerificationError as exc:
+            raise StorageError(
+                f"the partial export does not verify ({exc}); nothing was written"
+            ) from exc
+        os.replace(target, out)
+    except OSError as exc:
+        raise StorageError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return PartialSummary(out, result.events, len(result.streams), result.head.size)
