@@ -83,6 +83,25 @@ class PartialResult:
         }
 
 
+def partial_report(result: PartialResult) -> str:
+    """Return the lines a person reads for a verified partial export."""
+    root = base64.b64encode(result.head.root).decode()
+    units = ", ".join(str(u) for u in result.scope.get("units", ())) or "?"
+    lines = [
+        f"OK partial events={result.events} streams={len(result.streams)} "
+        f"checkpoint n={result.head.size} root={root}",
+        f"scope: units {units}, recorded {result.scope.get('from', '?')} to "
+        f"{result.scope.get('to', '?')} (UTC)",
+        "verified: every event's hash and signature under the key in force at its "
+        "seq, e-signatures, every inclusion proof against the checkpoint, the "
+        "checkpoint's signature, the blobs' digests, and each listed stream's "
+        "versions from 1 without gaps",
+        "a partial export cannot show:",
+        *(f"  - {item}" for item in CANNOT_SHOW),
+    ]
+    return "\n".join(lines)
+
+
 def is_partial_export(path: Path) -> bool:
     """Return whether `path` opens as a partial export (it holds manifest.json).
 
@@ -227,8 +246,10 @@ class _Walk:
                 f"recorded_at {env['recorded_at']} is before the previous event's "
                 f"{self.recorded_at}"
             )
-        if seq == self.last_seq + 1 and self.last_seq and env["prev"] != (
-            self.last_hash.hex()
+        if (
+            seq == self.last_seq + 1
+            and self.last_seq
+            and env["prev"] != (self.last_hash.hex())
         ):
             raise fail(
                 f"prev mismatch: expected {self.last_hash.hex()}, got {env['prev']}"
@@ -285,9 +306,7 @@ def _paired(export: ExportReader) -> Iterator[tuple[bytes, bytes | None]]:
         proofs.close()
 
 
-def verify_partial_export(
-    path: Path, *, trusted_key_id: str | None
-) -> PartialResult:
+def verify_partial_export(path: Path, *, trusted_key_id: str | None) -> PartialResult:
     """Verify a partial export folder or zip as docs/ledger-format.md section 10 says.
 
     Raises:
@@ -329,7 +348,8 @@ def verify_partial_export(
         check_signatures(note, signatures, keys)
         if manifest.origin != state.origin:
             raise VerificationError(
-                0, f"manifest.json names origin {manifest.origin}, the ledger {state.origin}"
+                0,
+                f"manifest.json names origin {manifest.origin}, the ledger {state.origin}",
             )
         for stream, last in sorted(manifest.streams.items()):
             got = walk.versions.get(stream, 0)
