@@ -3,7 +3,7 @@
 Only the standard library: a certifier's verifier reads exports with nothing else.
 
 An export is read only after its layout is checked: it holds `events.jsonl`,
-`checkpoint` and `blobs/<sha256>` and nothing else (a partial export, section 10,
+`checkpoint` and `blobs/<sha256>` and nothing else (a partial export, "Partial export" there,
 also `manifest.json` and `proofs.jsonl`), every one a regular file, and a
 zip holds each name once (also after the normalisation unpacking tools apply),
 stored or deflated. What is read is bounded: a line of `events.jsonl`, the
@@ -212,7 +212,7 @@ class ExportReader:
     path: Path
     _zip: zipfile.ZipFile | None = field(default=None, repr=False)
     partial: bool = False
-    """Whether this is a partial export (it holds manifest.json, section 10)."""
+    """Whether this is a partial export (it holds manifest.json)."""
 
     @classmethod
     def open(cls, path: Path) -> ExportReader:

@@ -1,4 +1,4 @@
-"""Writing a partial export (docs/ledger-format.md section 10) from the store.
+"""Writing a partial export (docs/ledger-format.md, "Partial export") from the store.
 
 A partial export holds the streams a caller names (the records of some units, as the
 read side knows them) as far as a period reaches: every stream with an event recorded

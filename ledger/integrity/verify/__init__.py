@@ -16,7 +16,7 @@ This package's face; the parts:
 - `checkpoints`: checkpoints and consistency proofs against a verified chain;
 - `blobs`: blob files and references against a verified chain;
 - `export`: an export folder or zip end to end, `verify_export`;
-- `partial`: a partial export (section 10), `verify_partial_export`;
+- `partial`: a partial export ("Partial export" in the format), `verify_partial_export`;
 - `cli`: `main`, the command line.
 """
 

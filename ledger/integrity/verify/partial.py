@@ -1,4 +1,4 @@
-"""Verifying a partial export (docs/ledger-format.md section 10). Pure.
+"""Verifying a partial export (docs/ledger-format.md, "Partial export"). Pure.
 
 A partial export holds some events of the ledger, not all: the streams of the
 records of some units, each from version 1 up to its last event in a period, and the
@@ -126,7 +126,7 @@ def _manifest(raw: bytes) -> _Manifest:
     """Parse manifest.json.
 
     Raises:
-        VerificationError: (seq 0) it is not the manifest section 10 describes.
+        VerificationError: (seq 0) it is not the manifest the format describes.
     """
 
     def fail(reason: str) -> VerificationError:
@@ -307,7 +307,7 @@ def _paired(export: ExportReader) -> Iterator[tuple[bytes, bytes | None]]:
 
 
 def verify_partial_export(path: Path, *, trusted_key_id: str | None) -> PartialResult:
-    """Verify a partial export folder or zip as docs/ledger-format.md section 10 says.
+    """Verify a partial export folder or zip (docs/ledger-format.md, "Partial export").
 
     Raises:
         VerificationError: at the first failure: the event's seq, or 0 for the
