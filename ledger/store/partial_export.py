@@ -54,11 +54,11 @@ from ledger.integrity.verify.partial import (
 from ledger.store import EventStore
 from ledger.store.engine import storage_errors
 from ledger.store.export import export_checkpoint
-from ledger.store.proofs import fetch_nodes
-from ledger.store.tables import events
+from ledger.store.tables import events, merkle_nodes
 
 _STREAM_CHUNK: Final = 500  # streams per IN list
 _EVENT_BATCH: Final = 1000  # events whose proofs are built together
+_NODE_CHUNK: Final = 900  # node indexes of one level per IN list
 
 FileChunks = tuple[str, Iterable[bytes]]
 """A file of the export: its name inside the export and its bytes, in chunks."""
@@ -155,6 +155,36 @@ def _seqs(connection: Connection, ends: dict[str, int]) -> list[int]:
     return sorted(found)
 
 
+def _fetch_nodes(
+    connection: Connection, wanted: set[tuple[int, int]]
+) -> dict[tuple[int, int], bytes]:
+    """Return the stored Merkle nodes `wanted`, level by level: one primary-key IN
+    list per level and chunk (one compiled statement, however many nodes).
+
+    Raises:
+        VerificationError: (seq 0) a wanted node is missing.
+    """
+    by_level: dict[int, list[int]] = {}
+    for level, idx in wanted:
+        by_level.setdefault(level, []).append(idx)
+    found: dict[tuple[int, int], bytes] = {}
+    for level, indexes in sorted(by_level.items()):
+        indexes.sort()
+        for start in range(0, len(indexes), _NODE_CHUNK):
+            query = select(merkle_nodes.c.idx, merkle_nodes.c.hash).where(
+                merkle_nodes.c.level == level,
+                merkle_nodes.c.idx.in_(indexes[start : start + _NODE_CHUNK]),
+            )
+            for idx, node in connection.execute(query):
+                found[(level, int(idx))] = bytes(node)
+    if len(found) != len(wanted):
+        level, idx = min(wanted - set(found))
+        raise VerificationError(
+            0, f"Merkle node (level {level}, index {idx}) is missing"
+        )
+    return found
+
+
 def _batch_lines(
     connection: Connection, seqs: Sequence[int], size: int
 ) -> tuple[list[bytes], list[bytes]]:
@@ -167,7 +197,7 @@ def _batch_lines(
     wanted: set[tuple[int, int]] = set()
     for seq in seqs:
         wanted |= merkle.needed_nodes(merkle.inclusion_ranges(seq - 1, size))
-    nodes = fetch_nodes(connection, wanted)
+    nodes = _fetch_nodes(connection, wanted)
     event_lines, proof_lines = [], []
     for seq, envelope in rows:
         proof = merkle.inclusion_proof(
