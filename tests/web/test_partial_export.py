@@ -333,7 +333,17 @@ def _dropped_last(folder: Path) -> tuple[int, str]:
     return 0, f"stream {stream} ends at version"
 
 
+def _edited_by_hand(folder: Path) -> tuple[int, str]:
+    index = _record_events(folder)[7]
+    lines = _lines(folder)
+    seq = int(json.loads(lines[index])["seq"])
+    lines[index] = b"{ " + lines[index][1:]
+    (folder / "events.jsonl").write_bytes(b"".join(line + b"\n" for line in lines))
+    return seq, "not the JCS form"
+
+
 MATRIX: dict[str, Callable[[Path], tuple[int, str]]] = {
+    "edited-by-hand": _edited_by_hand,
     "payload": _payload,
     "hash": _hash,
     "signature": _signature,
@@ -361,3 +371,33 @@ def test_a_tampered_partial_export_fails_at_its_seq(
     run = _qms(demo, "verify", "--export", str(folder), "--trusted-key", _trusted(demo))
     assert run.returncode == 1
     assert run.stdout.startswith(f"FAIL seq={seq} ")
+
+
+def test_an_event_of_another_unit_slipped_in_is_refused(
+    demo: Path, bureau_export: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "export"
+    shutil.copytree(bureau_export, folder)
+    db = _db(demo)
+    try:
+        seq, envelope = db.execute(
+            "SELECT e.seq, e.envelope FROM ledger_events e JOIN (SELECT DISTINCT "
+            "finding_id FROM proj_findings WHERE unit <> 'BJ') f "
+            "ON e.stream = 'finding/' || f.finding_id ORDER BY e.seq LIMIT 1"
+        ).fetchone()
+    finally:
+        db.close()
+    envelopes = _envelopes(folder)
+    assert seq not in {e["seq"] for e in envelopes}
+    at = next(i for i, e in enumerate(envelopes) if int(str(e["seq"])) > seq)
+    for name, line in (
+        ("events.jsonl", envelope.encode()),
+        ("proofs.jsonl", json.dumps({"seq": seq, "hashes": []}).encode()),
+    ):
+        lines = _lines(folder, name)
+        lines.insert(at, line)
+        (folder / name).write_bytes(b"".join(x + b"\n" for x in lines))
+    with pytest.raises(VerificationError) as info:
+        verify_partial_export(folder, trusted_key_id=_trusted(demo))
+    assert info.value.seq == seq
+    assert "is not listed in manifest.json" in info.value.reason

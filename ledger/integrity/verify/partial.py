@@ -45,7 +45,8 @@ CANNOT_SHOW = (
     "listed (a record of these units left out of the list is not detected)",
     "the events outside the scope: other units' records, people, and these "
     "streams' events after the period",
-    "that no key event after the last one carried precedes the checkpoint",
+    "that the key stream carried is complete up to the checkpoint (a key event "
+    "after its last one, such as a revocation, would not be detected)",
     "the order of events of different streams beyond their seq, nor that "
     "events between them follow the hash chain",
 )
@@ -215,14 +216,27 @@ class _Walk:
     esigs: int = 0
     count: int = 0
 
+    def _seq_of(self, line: bytes) -> int:
+        """Return the seq a line that is no valid envelope names, if it names one
+        after the previous event's; else the next seq after that event."""
+        try:
+            named = json.loads(line).get("seq")
+        except (ValueError, AttributeError, RecursionError):
+            named = None
+        if type(named) is int and named > self.last_seq:
+            return named
+        return self.last_seq + 1
+
     def event(self, line: bytes, proof_line: bytes | None) -> None:
         """Check one event line and its proof line.
 
         Raises:
             VerificationError: at the event's seq (or the line's position).
         """
-        seq_guess = self.last_seq + 1
-        env, body = read_envelope(seq_guess, line)
+        try:
+            env, body = read_envelope(self.last_seq + 1, line)
+        except VerificationError as exc:
+            raise VerificationError(self._seq_of(line), exc.reason) from exc
         seq = env["seq"]
 
         def fail(reason: str) -> VerificationError:
