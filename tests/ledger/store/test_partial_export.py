@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from ledger.clock import FixedClock
-from ledger.errors import EventRejectedError
+from ledger.errors import EventRejectedError, VerificationError
 from ledger.integrity.envelope import NewEvent
-from ledger.integrity.verify import verify_partial_export
+from ledger.integrity.verify import verify_export, verify_partial_export
 from ledger.store import EventStore
 from ledger.store.partial_export import (
     PartialScope,
@@ -125,3 +125,24 @@ def test_the_written_folder_verifies_and_a_reversed_period_is_refused(
     with pytest.raises(EventRejectedError, match="before it starts"):
         write_partial_export(ledger, reversed_scope, exports / "q")
     assert [p.name for p in exports.iterdir()] == ["p"]
+
+
+def test_a_partial_export_holds_only_its_files_and_is_not_a_full_export(
+    ledger: EventStore, tmp_path: Path
+) -> None:
+    out = tmp_path / "exports" / "p"
+    write_partial_export(ledger, _scope("document/A"), out)
+    key = ledger.signer.key_id
+    with pytest.raises(VerificationError, match="verified against its own checkpoint"):
+        verify_export(out, trusted_key_id=key)
+    (out / "notes.txt").write_text("hello\n")
+    with pytest.raises(VerificationError) as info:
+        verify_partial_export(out, trusted_key_id=key)
+    assert info.value.reason == (
+        "the partial export holds 'notes.txt'; it holds only manifest.json, "
+        "events.jsonl, proofs.jsonl, checkpoint and blobs/<sha256>"
+    )
+    (out / "notes.txt").unlink()
+    (out / "proofs.jsonl").unlink()
+    with pytest.raises(VerificationError, match=r"export has no proofs\.jsonl"):
+        verify_partial_export(out, trusted_key_id=key)
