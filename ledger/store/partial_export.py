@@ -280,8 +280,13 @@ def iter_partial_export(store: EventStore, scope: PartialScope) -> Iterator[File
                     digests.update(str(ref["blob"]) for _, ref in blob_refs(data))
             yield b"".join(lines)
 
+    def proof_chunks() -> Iterator[bytes]:
+        if len(proofs) != len(seqs):
+            raise RuntimeError("read events.jsonl to its end before proofs.jsonl")
+        yield b"".join(proofs)
+
     yield "events.jsonl", event_chunks()
-    yield PROOFS, iter(proofs)
+    yield PROOFS, proof_chunks()
     for digest in sorted(digests):
         try:
             content = store.get_blob(digest)
