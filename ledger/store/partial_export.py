@@ -31,7 +31,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import IO, Final
 
-import sqlalchemy as sa
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
@@ -105,54 +104,40 @@ def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + _STREAM_CHUNK]
 
 
-def _stream_ends(
+def _select(
     connection: Connection, scope: PartialScope, size: int
-) -> dict[str, int]:
-    """Return stream -> last version for the scope's streams touched in the period,
-    and for the key streams: their last version up to the checkpoint."""
-    ends: dict[str, int] = {}
+) -> tuple[dict[str, int], list[int]]:
+    """Return (stream -> last version, the seqs to export, ascending).
+
+    One pass over the scope's streams through the (stream, version) index: a record
+    stream counts when an event up to `size` was recorded in the period, and
+    contributes its versions 1.. up to its last event recorded before the period's
+    end; the key streams contribute every event up to `size`.
+    """
     since, before = scope.recorded_from, scope.recorded_before
+    ends: dict[str, int] = {}
+    seqs: list[int] = []
     record_streams = sorted(set(scope.streams) - set(KEY_STREAMS))
-    for chunk in _chunks(record_streams):
-        in_period = select(events.c.stream).where(
-            events.c.stream.in_(chunk),
-            events.c.recorded_at >= since,
-            events.c.recorded_at < before,
-            events.c.seq <= size,
-        )
-        touched = sorted({row[0] for row in connection.execute(in_period.distinct())})
-        if not touched:
-            continue
-        last = (
-            select(events.c.stream, sa.func.max(events.c.version))
-            .where(
-                events.c.stream.in_(touched),
-                events.c.recorded_at < before,
-                events.c.seq <= size,
-            )
-            .group_by(events.c.stream)
-        )
-        ends.update({str(s): int(v) for s, v in connection.execute(last)})
-    keys = (
-        select(events.c.stream, sa.func.max(events.c.version))
-        .where(events.c.stream.in_(KEY_STREAMS), events.c.seq <= size)
-        .group_by(events.c.stream)
-    )
-    ends.update({str(s): int(v) for s, v in connection.execute(keys)})
-    return ends
-
-
-def _seqs(connection: Connection, ends: dict[str, int]) -> list[int]:
-    """Return the seqs of versions 1..last of every stream in `ends`, ascending."""
-    found: list[int] = []
-    for chunk in _chunks(sorted(ends)):
+    chunks = [*_chunks(record_streams), KEY_STREAMS]
+    for number, chunk in enumerate(chunks):
+        keys = number == len(chunks) - 1
         rows = connection.execute(
-            select(events.c.stream, events.c.version, events.c.seq).where(
-                events.c.stream.in_(chunk)
-            )
+            select(
+                events.c.stream, events.c.version, events.c.seq, events.c.recorded_at
+            ).where(events.c.stream.in_(chunk), events.c.seq <= size)
         )
-        found.extend(int(seq) for s, v, seq in rows if int(v) <= ends[str(s)])
-    return sorted(found)
+        found: dict[str, list[tuple[int, int]]] = {}
+        touched: set[str] = set()
+        for stream, version, seq, recorded_at in rows:
+            if keys or recorded_at < before:
+                found.setdefault(str(stream), []).append((int(version), int(seq)))
+                if keys or recorded_at >= since:
+                    touched.add(str(stream))
+        for stream in touched:
+            versions = found[stream]
+            ends[stream] = max(v for v, _ in versions)
+            seqs.extend(seq for _, seq in versions)
+    return ends, sorted(seqs)
 
 
 def _fetch_nodes(
@@ -236,8 +221,7 @@ def iter_partial_export(store: EventStore, scope: PartialScope) -> Iterator[File
     checkpoint = parse_note(note)[0]
     size = checkpoint.size
     with storage_errors("reading a partial export"), store.engine.connect() as conn:
-        ends = _stream_ends(conn, scope, size)
-        seqs = _seqs(conn, ends)
+        ends, seqs = _select(conn, scope, size)
     manifest = {
         "format": PARTIAL_FORMAT,
         "origin": checkpoint.origin,
