@@ -184,6 +184,7 @@ def verify(
     """Verify the ledger in the database, or an export offline.
 
     Prints `OK n=<size> root=<base64>` and exits 0, or `FAIL seq=<n> <reason>` and exits 1.
+    A partial export prints `OK partial ...` and what it cannot show.
     """
     trusted = _trusted_key(trusted_key)
     if export_path is None:
