@@ -1,4 +1,4 @@
-"""The read side's click commands: `rebuild` and `report`.
+"""The read side's click commands: `rebuild`, `report` and `partial-export`.
 
 The composition root hands `make_group` a factory that opens the event store; the
 read models live in the store's database. Nothing here imports web/.
@@ -11,14 +11,15 @@ import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 import click
 from sqlalchemy import Engine
 
-from ledger.errors import StorageError
+from ledger.errors import EventRejectedError, StorageError
 from ledger.integrity.envelope import parse_time
 from projections.errors import RecordNotFoundError
+from projections.queries.streams import unit_streams
 from projections.reports import ReportLedger, build_report
 from projections.runner import EventSource, rebuild
 from projections.tables import create_all
@@ -164,7 +165,7 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def make_group(open_store: Callable[[], CliStore]) -> click.Group:
-    """Return the `rebuild` and `report` commands bound to `open_store`."""
+    """Return the `rebuild`, `report` and `partial-export` commands bound to `open_store`."""
 
     @click.group(name="projections")
     def group() -> None:
@@ -236,5 +237,80 @@ def make_group(open_store: Callable[[], CliStore]) -> click.Group:
             else:
                 _write(path, rendered[fmt])
         click.echo(f"sha256 {report.sha256()}", err=True)
+
+    @group.command("partial-export")
+    @click.option("--unit", required=True, help="Unit code.")
+    @click.option(
+        "--subtree/--no-subtree",
+        default=True,
+        show_default=True,
+        help="Include every unit below it.",
+    )
+    @click.option(
+        "--from",
+        "start",
+        required=True,
+        type=click.DateTime(["%Y-%m-%d"]),
+        help="First day of the period (UTC), YYYY-MM-DD.",
+    )
+    @click.option(
+        "--to",
+        "end",
+        required=True,
+        type=click.DateTime(["%Y-%m-%d"]),
+        help="Last day of the period (UTC, included), YYYY-MM-DD.",
+    )
+    @click.option(
+        "--out",
+        required=True,
+        type=click.Path(path_type=Path),
+        help="Folder (or zip file) to create.",
+    )
+    @click.option(
+        "--zip", "as_zip", is_flag=True, help="Write a zip file instead of a folder."
+    )
+    def partial_export_command(
+        unit: str,
+        subtree: bool,
+        start: datetime,
+        end: datetime,
+        out: Path,
+        as_zip: bool,
+    ) -> None:
+        """Write a partial export: one unit's records in a period, with proofs."""
+        from ledger.store import EventStore
+        from ledger.store.partial_export import PartialScope, write_partial_export
+
+        if end < start:
+            raise click.BadParameter(
+                f"{end.date()} is before --from {start.date()}", param_hint="--to"
+            )
+        if out.exists():
+            raise click.BadParameter(f"{out} exists already", param_hint="--out")
+        store = open_store()
+        create_all(store.engine)
+        try:
+            found = unit_streams(store.engine, unit, subtree=subtree)
+        except RecordNotFoundError as exc:
+            raise click.BadParameter(str(exc), param_hint="--unit") from exc
+        scope = PartialScope(
+            unit=unit,
+            subtree=subtree,
+            units=found.units,
+            streams=found.streams,
+            start=start.date(),
+            end=end.date(),
+        )
+        try:
+            summary = write_partial_export(
+                cast(EventStore, store), scope, out, as_zip=as_zip
+            )
+        except EventRejectedError as exc:
+            raise click.UsageError(str(exc)) from exc
+        click.echo(
+            f"exported {summary.events} events of {summary.streams} streams "
+            f"({', '.join(found.units)}, {scope.start} to {scope.end}) with proofs "
+            f"against the checkpoint n={summary.checkpoint_size} to {summary.path}"
+        )
 
     return group

@@ -32,7 +32,13 @@ from ledger.errors import (
 )
 from ledger.integrity.checkpoint import verifier_key
 from ledger.integrity.envelope import KEY_ID_RE
-from ledger.integrity.verify import VerifiedHead, verify_export
+from ledger.integrity.verify import (
+    VerifiedHead,
+    is_partial_export,
+    partial_report,
+    verify_export,
+    verify_partial_export,
+)
 from ledger.servicekey import ledger_keys_in_force
 from ledger.settings import LedgerSettings
 from ledger.store.engine import durability_warnings
@@ -199,6 +205,7 @@ def verify(
     """Verify the ledger in the database, or an export offline.
 
     Prints `OK n=<size> root=<base64>` and exits 0, or `FAIL seq=<n> <reason>` and exits 1.
+    A partial export prints `OK partial ...` and what it cannot show.
     """
     trusted = _trusted_key(trusted_key)
     if export_path is None:
@@ -256,6 +263,24 @@ def verify(
         ) from exc
     if proof is not None and not isinstance(proof, dict):
         raise click.UsageError("the consistency proof must be a JSON object")
+    try:
+        partial = is_partial_export(export_path)
+    except VerificationError as exc:
+        _fail(as_json, exc)
+        return
+    if partial:
+        if old is not None or proof is not None:
+            raise click.UsageError(
+                "a partial export is checked against its own checkpoint: "
+                "--old-checkpoint and --consistency-proof go with a full export"
+            )
+        try:
+            found = verify_partial_export(export_path, trusted_key_id=trusted)
+        except VerificationError as exc:
+            _fail(as_json, exc)
+            return
+        _emit(as_json, found.to_json(), partial_report(found))
+        return
     try:
         total = 0 if as_json or not sys.stderr.isatty() else _count_lines(export_path)
         with _progress(total, "verifying", enabled=not as_json) as advance:

@@ -3,7 +3,8 @@
 Only the standard library: a certifier's verifier reads exports with nothing else.
 
 An export is read only after its layout is checked: it holds `events.jsonl`,
-`checkpoint` and `blobs/<sha256>` and nothing else, every one a regular file, and a
+`checkpoint` and `blobs/<sha256>` and nothing else (a partial export, "Partial export" there,
+also `manifest.json` and `proofs.jsonl`), every one a regular file, and a
 zip holds each name once (also after the normalisation unpacking tools apply),
 stored or deflated. What is read is bounded: a line of `events.jsonl`, the
 checkpoint and a blob each have a cap (section 6), checked before anything is
@@ -35,9 +36,18 @@ MAX_CHECKPOINT = 1 << 16
 """Bytes in the checkpoint file (64 KiB)."""
 MAX_BLOB = 1 << 30
 """Bytes in one blob file (1 GiB)."""
+MAX_MANIFEST = 1 << 24
+"""Bytes in a partial export's manifest.json (16 MiB)."""
+MAX_PROOF_LINE = 1 << 16
+"""Bytes in one line of a partial export's proofs.jsonl, without its newline."""
+MANIFEST = "manifest.json"
+PROOFS = "proofs.jsonl"
 
 _CHUNK = 1 << 20
 _ALLOWED = "events.jsonl, checkpoint and blobs/<sha256>"
+_ALLOWED_PARTIAL = (
+    "manifest.json, events.jsonl, proofs.jsonl, checkpoint and blobs/<sha256>"
+)
 # What reading a crafted archive can raise: a damaged or truncated stream, a wrong
 # CRC, a name in the local header that differs from the central directory, an
 # unsupported feature (NotImplementedError), an encrypted entry (RuntimeError), an
@@ -63,10 +73,21 @@ def _normalised(name: str) -> str:
     return "/".join(p for p in parts if p not in ("", ".", "..")).casefold()
 
 
-def _not_allowed(name: str) -> VerificationError:
+def _top_files(partial: bool) -> tuple[str, ...]:
+    if partial:
+        return ("events.jsonl", "checkpoint", MANIFEST, PROOFS)
+    return ("events.jsonl", "checkpoint")
+
+
+def _not_allowed(name: str, partial: bool = False) -> VerificationError:
     if name.startswith("blobs/"):
         return VerificationError(
             0, f"{name!r} is not named by a SHA-256 digest (blobs/<64 lowercase hex>)"
+        )
+    if partial:
+        return VerificationError(
+            0,
+            f"the partial export holds {name!r}; it holds only {_ALLOWED_PARTIAL}",
         )
     return VerificationError(
         0, f"the export holds {name!r}; an export holds only {_ALLOWED}"
@@ -76,9 +97,11 @@ def _not_allowed(name: str) -> VerificationError:
 def _cap(name: str) -> int | None:
     if name == "checkpoint":
         return MAX_CHECKPOINT
+    if name == MANIFEST:
+        return MAX_MANIFEST
     if name.startswith("blobs/"):
         return MAX_BLOB
-    return None  # events.jsonl: each line is capped as it is read
+    return None  # events.jsonl, proofs.jsonl: each line is capped as it is read
 
 
 def _too_large(name: str, size: int, cap: int) -> VerificationError:
@@ -87,7 +110,7 @@ def _too_large(name: str, size: int, cap: int) -> VerificationError:
     )
 
 
-def _check_zip_entry(info: zipfile.ZipInfo) -> None:
+def _check_zip_entry(info: zipfile.ZipInfo, partial: bool) -> None:
     """Refuse a zip entry that is not one of the export's files, stored plainly.
 
     Raises:
@@ -107,10 +130,10 @@ def _check_zip_entry(info: zipfile.ZipInfo) -> None:
         if stat.S_IFMT(mode) not in (0, stat.S_IFDIR) or info.file_size:
             raise VerificationError(0, "blobs/ is not a folder")
         return
-    if name not in ("events.jsonl", "checkpoint") and not (
+    if name not in _top_files(partial) and not (
         name.startswith("blobs/") and is_digest(name.removeprefix("blobs/"))
     ):
-        raise _not_allowed(name)
+        raise _not_allowed(name, partial)
     if info.external_attr & 0x10 or stat.S_IFMT(mode) not in (0, stat.S_IFREG):
         raise VerificationError(0, f"{name} is not a regular file")
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
@@ -124,7 +147,7 @@ def _check_zip_entry(info: zipfile.ZipInfo) -> None:
         raise _too_large(name, info.file_size, cap)
 
 
-def _check_zip(archive: zipfile.ZipFile) -> None:
+def _check_zip(archive: zipfile.ZipFile, partial: bool) -> None:
     """Refuse a zip whose entries are not exactly an export's files.
 
     Raises:
@@ -145,10 +168,10 @@ def _check_zip(archive: zipfile.ZipFile) -> None:
             )
         seen[key] = info.filename
     for info in archive.infolist():
-        _check_zip_entry(info)
+        _check_zip_entry(info, partial)
 
 
-def _check_folder(path: Path) -> None:
+def _check_folder(path: Path, partial: bool) -> None:
     """Refuse a folder that holds anything but an export's files.
 
     Raises:
@@ -159,7 +182,7 @@ def _check_folder(path: Path) -> None:
         with os.scandir(path) as entries:
             top = sorted(entries, key=lambda e: e.name)
         for entry in top:
-            if entry.name in ("events.jsonl", "checkpoint"):
+            if entry.name in _top_files(partial):
                 if not entry.is_file(follow_symlinks=False):
                     raise VerificationError(0, f"{entry.name} is not a regular file")
             elif entry.name == "blobs":
@@ -177,7 +200,7 @@ def _check_folder(path: Path) -> None:
                     if size > MAX_BLOB:
                         raise _too_large(name, size, MAX_BLOB)
             else:
-                raise _not_allowed(entry.name)
+                raise _not_allowed(entry.name, partial)
     except OSError as exc:
         raise VerificationError(0, f"cannot read {path}: {exc}") from exc
 
@@ -188,6 +211,8 @@ class ExportReader:
 
     path: Path
     _zip: zipfile.ZipFile | None = field(default=None, repr=False)
+    partial: bool = False
+    """Whether this is a partial export (it holds manifest.json)."""
 
     @classmethod
     def open(cls, path: Path) -> ExportReader:
@@ -198,26 +223,29 @@ class ExportReader:
                 or the export holds what section 6 does not allow.
         """
         if path.is_dir():
-            _check_folder(path)
-            reader = cls(path)
+            partial = (path / MANIFEST).exists() or (path / MANIFEST).is_symlink()
+            _check_folder(path, partial)
+            reader = cls(path, partial=partial)
         elif zipfile.is_zipfile(path):
             try:
                 archive = zipfile.ZipFile(path)
             except _READ_ERRORS as exc:
                 raise VerificationError(0, f"cannot open {path}: {exc}") from exc
             try:
-                _check_zip(archive)
+                partial = MANIFEST in archive.namelist()
+                _check_zip(archive, partial)
             except VerificationError:
                 archive.close()
                 raise
-            reader = cls(path, archive)
+            reader = cls(path, archive, partial)
         else:
             raise VerificationError(
                 0, f"{path} is neither an export folder nor a zip file"
             )
-        if not reader._exists("events.jsonl"):
-            reader.close()
-            raise VerificationError(0, "export has no events.jsonl")
+        for name in ("events.jsonl", *((PROOFS,) if reader.partial else ())):
+            if not reader._exists(name):
+                reader.close()
+                raise VerificationError(0, f"export has no {name}")
         return reader
 
     def close(self) -> None:
@@ -296,25 +324,44 @@ class ExportReader:
             VerificationError: a line is longer than MAX_EVENT_LINE (at its seq); the
                 file does not end with a newline or cannot be read (seq 0).
         """
+        return self._lines("events.jsonl", MAX_EVENT_LINE)
+
+    def proof_lines(self) -> Generator[bytes, None, None]:
+        """Yield each line of a partial export's proofs.jsonl without its newline.
+
+        Raises:
+            VerificationError: as `event_lines` (the number is the line's).
+        """
+        return self._lines(PROOFS, MAX_PROOF_LINE)
+
+    def manifest(self) -> bytes:
+        """Return the bytes of a partial export's manifest.json.
+
+        Raises:
+            VerificationError: (seq 0) it cannot be read or exceeds MAX_MANIFEST.
+        """
+        return self._read(MANIFEST, MAX_MANIFEST)
+
+    def _lines(self, name: str, cap: int) -> Generator[bytes, None, None]:
         seq = 0
         rest = b""
         try:
-            with self._open("events.jsonl") as handle:
+            with self._open(name) as handle:
                 while chunk := handle.read(_CHUNK):
                     lines = (rest + chunk).split(b"\n")
                     rest = lines.pop()
                     for line in lines:
                         seq += 1
-                        if len(line) > MAX_EVENT_LINE:
-                            raise _line_too_long(seq)
+                        if len(line) > cap:
+                            raise _line_too_long(seq, name, cap)
                         yield line
-                    if len(rest) > MAX_EVENT_LINE:
-                        raise _line_too_long(seq + 1)
+                    if len(rest) > cap:
+                        raise _line_too_long(seq + 1, name, cap)
         except _READ_ERRORS as exc:
-            raise VerificationError(0, f"cannot read events.jsonl: {exc}") from exc
+            raise VerificationError(0, f"cannot read {name}: {exc}") from exc
         if rest:
             yield rest
-            raise VerificationError(0, "events.jsonl does not end with a newline")
+            raise VerificationError(0, f"{name} does not end with a newline")
 
     def checkpoint(self) -> str | None:
         """Return the checkpoint note text, or None when the export has none.
@@ -376,7 +423,11 @@ class ExportReader:
         return digest.hexdigest(), size
 
 
-def _line_too_long(seq: int) -> VerificationError:
+def _line_too_long(seq: int, name: str, cap: int) -> VerificationError:
+    if name == "events.jsonl":
+        return VerificationError(
+            seq, f"line is longer than the {cap} bytes an event may take"
+        )
     return VerificationError(
-        seq, f"line is longer than the {MAX_EVENT_LINE} bytes an event may take"
+        0, f"line {seq} of {name} is longer than the {cap} bytes allowed"
     )

@@ -16,6 +16,7 @@ This package's face; the parts:
 - `checkpoints`: checkpoints and consistency proofs against a verified chain;
 - `blobs`: blob files and references against a verified chain;
 - `export`: an export folder or zip end to end, `verify_export`;
+- `partial`: a partial export ("Partial export" in the format), `verify_partial_export`;
 - `cli`: `main`, the command line.
 """
 
@@ -25,12 +26,21 @@ from ledger.integrity.verify.blobs import check_blob, check_blob_references
 from ledger.integrity.verify.checkpoints import check_checkpoint, check_consistency
 from ledger.integrity.verify.cli import main
 from ledger.integrity.verify.export import ExportResult, verify_export
+from ledger.integrity.verify.partial import (
+    CANNOT_SHOW,
+    PartialResult,
+    is_partial_export,
+    partial_report,
+    verify_partial_export,
+)
 from ledger.integrity.verify.state import KeyInfo, VerifiedHead
 from ledger.integrity.verify.walk import Progress, Verifier, verify_lines
 
 __all__ = [
+    "CANNOT_SHOW",
     "ExportResult",
     "KeyInfo",
+    "PartialResult",
     "Progress",
     "VerifiedHead",
     "Verifier",
@@ -38,7 +48,10 @@ __all__ = [
     "check_blob_references",
     "check_checkpoint",
     "check_consistency",
+    "is_partial_export",
     "main",
+    "partial_report",
     "verify_export",
     "verify_lines",
+    "verify_partial_export",
 ]

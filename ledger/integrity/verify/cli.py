@@ -1,7 +1,7 @@
 """The offline verifier's command line: `python -m ledger.verify` (or `ledger.integrity.verify`).
 
 Prints `OK n=<size> root=<base64>` and exits 0, or `FAIL seq=<seq> <reason>` and exits
-1; `--json` prints the same as one JSON object. A verifier ends in FAIL, never a traceback.
+1; a partial export prints `OK partial ...` and what it cannot show; `--json` prints the same as one JSON object. A verifier ends in FAIL, never a traceback.
 """
 
 from __future__ import annotations
@@ -15,7 +15,13 @@ from pathlib import Path
 
 from ledger.errors import VerificationError
 from ledger.integrity.envelope import KEY_ID_RE
-from ledger.integrity.verify.export import verify_export
+from ledger.integrity.verify.export import ExportResult, verify_export
+from ledger.integrity.verify.partial import (
+    PartialResult,
+    is_partial_export,
+    partial_report,
+    verify_partial_export,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -42,13 +48,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         parser.error(str(exc))
     failure: VerificationError | None = None
+    result: PartialResult | ExportResult
     try:
-        result = verify_export(
-            args.export,
-            trusted_key_id=args.trusted_key,
-            old_checkpoint=old,
-            consistency_proof=proof,
-        )
+        if is_partial_export(args.export):
+            if old or proof:
+                parser.error(
+                    "a partial export is checked against its own checkpoint: "
+                    "--old-checkpoint and --consistency-proof go with a full export"
+                )
+            result = verify_partial_export(args.export, trusted_key_id=args.trusted_key)
+        else:
+            result = verify_export(
+                args.export,
+                trusted_key_id=args.trusted_key,
+                old_checkpoint=old,
+                consistency_proof=proof,
+            )
     except VerificationError as exc:
         failure = exc
     except Exception as exc:  # noqa: BLE001  # a verifier ends in FAIL, never a traceback
@@ -64,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     if args.json:
         sys.stdout.write(json.dumps(result.to_json()) + "\n")
+    elif isinstance(result, PartialResult):
+        sys.stdout.write(partial_report(result) + "\n")
     else:
         root = base64.b64encode(result.head.root).decode()
         sys.stdout.write(f"OK n={result.head.size} root={root}\n")

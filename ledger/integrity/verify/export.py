@@ -80,6 +80,12 @@ def verify_export(
             0, "a consistency proof needs the kept (old) checkpoint"
         )
     with ExportReader.open(path) as export:
+        if export.partial:
+            raise VerificationError(
+                0,
+                "this is a partial export (it holds manifest.json): it is verified "
+                "against its own checkpoint, not as a whole ledger",
+            )
         lines = export.event_lines()
         try:
             head = verify_lines(
