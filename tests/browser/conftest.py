@@ -314,14 +314,18 @@ Shot = Callable[..., Path]
 
 
 @pytest.fixture
-def shot(page: Page, output_dir: Path) -> Shot:
-    """`shot(name)` saves a full-page PNG of `page` (or `of=`) as NN-name.png."""
+def shot(request: pytest.FixtureRequest, output_dir: Path) -> Shot:
+    """`shot(name)` saves a full-page PNG of `page` (or `of=`) as NN-name.png.
+
+    `page` is opened only for a shot without `of=`.
+    """
     taken: list[Path] = []
 
     def take(name: str, of: Page | None = None) -> Path:
         slug = re.sub(r"[^\w.-]+", "-", name).strip("-")
         path = output_dir / f"{len(taken) + 1:02d}-{slug}.png"
-        (of or page).screenshot(path=str(path), full_page=True)
+        shown = of if of is not None else request.getfixturevalue("page")
+        shown.screenshot(path=str(path), full_page=True)
         taken.append(path)
         return path
 
