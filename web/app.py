@@ -36,6 +36,7 @@ from ledger.errors import LedgerError
 from ledger.settings import LedgerSettings
 from ledger.store import EventStore
 from ledger.store.engine import require_ledger
+from web.api import init_api
 from web.auth import Sessions, init_login
 from web.errors import register_errors
 from web.i18n import init_i18n
@@ -132,7 +133,7 @@ def create_app(
     init_login(app, Sessions(wiring.store.engine, wiring.clock))
     init_i18n(app, timezone_setting(env))
     init_nav(app)
-    CSRFProtect(app)
+    csrf = CSRFProtect(app)
     register_errors(app)
     app.add_url_rule("/healthz", "healthz", healthz, methods=["GET"])
     app.add_url_rule("/", "index", index, methods=["GET"])
@@ -146,6 +147,7 @@ def create_app(
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(admin.bp)
+    init_api(app, csrf)
     app.after_request(security_headers)
     return app
 

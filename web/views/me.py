@@ -77,6 +77,8 @@ def own_password_first() -> ResponseReturnValue | None:
     """Send a person who still has a temporary password to their own page."""
     if request.endpoint is None or request.endpoint in _BEFORE_OWN_PASSWORD:
         return None
+    if request.path.startswith("/api/"):
+        return None  # the API signs nobody in by cookie (web.api.auth)
     if isinstance(current_user, SignedIn) and current_user.must_change:
         flash(_("Choose your own password before you go on."), "info")
         return redirect(url_for("me.index"))
