@@ -43,6 +43,7 @@ from web.i18n import init_i18n
 from web.nav import init_nav
 from web.views import (
     admin,
+    admin_tokens,
     audits,
     auth,
     dashboard,
@@ -147,6 +148,7 @@ def create_app(
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(admin_tokens.bp)
     init_api(app, csrf)
     app.after_request(security_headers)
     return app

@@ -15,7 +15,6 @@ from ledger.errors import LedgerError
 from web.api.problems import ApiProblem
 from web.api.tokens import ApiTokens
 from web.auth import SignedIn, signed_in
-from web.wiring import current_wiring
 
 TOKENS_EXTENSION = "qms.api_tokens"
 API_ROOT = "/api/v1/"

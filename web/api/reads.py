@@ -22,8 +22,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 from ledger.domain.findings import CLASSIFICATIONS
 from ledger.errors import LedgerError
 from projections import queries as q
-from projections.queries import PER_PAGE_MAX, SEARCH_MAX
 from projections.errors import RecordNotFoundError, RegisterRequestError
+from projections.queries import PER_PAGE_MAX, SEARCH_MAX
 from web.api.auth import api_person
 from web.api.problems import ApiProblem
 from web.api.schemas import printable, schema_for

@@ -13,6 +13,7 @@ import hashlib
 import secrets
 import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import Column, Engine, Float, String, Table, insert, select, update
 
@@ -59,6 +60,23 @@ class TokenInfo:
     expires_at: float
     revoked_at: float | None
     last_used: float | None
+
+    @property
+    def created(self) -> datetime:
+        """When the token was made (UTC)."""
+        return datetime.fromtimestamp(self.created_at, UTC)
+
+    @property
+    def expires(self) -> datetime:
+        """When the token stops working (UTC)."""
+        return datetime.fromtimestamp(self.expires_at, UTC)
+
+    @property
+    def used(self) -> datetime | None:
+        """When the token was last used, to the minute (UTC), or None."""
+        if self.last_used is None:
+            return None
+        return datetime.fromtimestamp(self.last_used, UTC)
 
     def active(self, now: float) -> bool:
         """Whether the token may be used at `now`."""
