@@ -9,6 +9,7 @@ bearer token (`web.api.auth`), never a cookie, so the API is exempt from CSRF.
 
 from __future__ import annotations
 
+import http
 from typing import Any
 
 from flask import Flask
@@ -18,16 +19,39 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from web.api import commands, reads
 from web.api.auth import authenticate, init_tokens
-from web.api.problems import api_http_error, api_internal_error
+from web.api.problems import (
+    MEDIA_TYPE,
+    ProblemSchema,
+    api_http_error,
+    api_internal_error,
+)
 
 API_VERSION = "1"
 
 
 class _Api(Api):  # type: ignore[misc]  # flask_smorest has no type hints
-    """flask-smorest without its own error handler: the application registers one."""
+    """flask-smorest without its own error handler (the application registers one),
+    whose documented errors are problems (`application/problem+json`)."""
+
+    ERROR_SCHEMA = ProblemSchema
 
     def _register_error_handlers(self) -> None:
         return None
+
+    def _register_responses(self) -> None:
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if status >= 400:
+                response["content"] = {MEDIA_TYPE: {"schema": ProblemSchema}}
+            self.spec.components.response(status.name, response, lazy=True)
+        self.spec.components.response(
+            "DEFAULT_ERROR",
+            {
+                "description": "An error, as a problem",
+                "content": {MEDIA_TYPE: {"schema": ProblemSchema}},
+            },
+            lazy=True,
+        )
 
 
 def init_api(app: Flask, csrf: CSRFProtect) -> None:

@@ -206,13 +206,14 @@ def _route(blp: Blueprint, cls: type[Command]) -> None:
         @blp.alt_response(
             200, schema=ResultSchema, description="the record was changed"
         )
-        @blp.alt_response(400, description="a header is malformed")
-        @blp.alt_response(401, description="no valid token")
-        @blp.alt_response(403, description="the token's owner may not do this")
-        @blp.alt_response(404, description="no such record")
-        @blp.alt_response(409, description="the record changed meanwhile")
-        @blp.alt_response(412, description="If-Match is not the record's version")
-        @blp.alt_response(422, description="the body breaks a rule; see errors")
+        @blp.alt_response(400, response="BAD_REQUEST")
+        @blp.alt_response(401, response="UNAUTHORIZED")
+        @blp.alt_response(403, response="FORBIDDEN")
+        @blp.alt_response(404, response="NOT_FOUND")
+        @blp.alt_response(409, response="CONFLICT")
+        @blp.alt_response(412, response="PRECONDITION_FAILED")
+        @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+        @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
         @blp.doc(
             parameters=_HEADERS,
             summary=cls.__name__,

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Response, json, request
 from flask.typing import ResponseReturnValue
+from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from web.errors import http_error, internal_error
@@ -50,6 +51,18 @@ DETAILS = {
     500: "Internal error. Nothing was stored.",
     503: "The ledger is not reachable. Nothing was stored.",
 }
+
+
+class ProblemSchema(Schema):
+    """An RFC 9457 problem with the messages of each field."""
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    errors = fields.Dict(
+        keys=fields.String(), values=fields.List(fields.String()), required=True
+    )
 
 
 class ApiProblem(HTTPException):

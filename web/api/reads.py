@@ -497,9 +497,10 @@ def _blueprint(reg: Register) -> Blueprint:
                 }
             },
         )
-        @blp.alt_response(401, description="no valid token")
-        @blp.alt_response(403, description="not allowed")
-        @blp.alt_response(422, description="a parameter is wrong")
+        @blp.alt_response(401, response="UNAUTHORIZED")
+        @blp.alt_response(403, response="FORBIDDEN")
+        @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+        @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
         def get(self, args: Mapping[str, Any]) -> Any:
             """One page of the register, as the UI filters, searches and sorts it."""
             try:
@@ -522,9 +523,11 @@ def _blueprint(reg: Register) -> Blueprint:
                 }
             },
         )
-        @blp.alt_response(401, description="no valid token")
-        @blp.alt_response(404, description="no such record, or not visible")
-        @blp.alt_response(422, description="a parameter is wrong")
+        @blp.alt_response(401, response="UNAUTHORIZED")
+        @blp.alt_response(403, response="FORBIDDEN")
+        @blp.alt_response(404, response="NOT_FOUND")
+        @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+        @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
         def get(self, args: Mapping[str, Any], record_id: str) -> Any:
             """The record as it stands (or stood at `as_of`); ETag: its stream version."""
             _id_ok(record_id)
