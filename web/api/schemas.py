@@ -112,13 +112,15 @@ def schema_for(
         return _SCHEMAS[key]
     hints = typing.get_type_hints(cls)
     made: dict[str, fields.Field[Any]] = {}
-    for item in dataclasses.fields(cls):  # type: ignore[arg-type]
+    for item in dataclasses.fields(cls):
         has_default = item.default is not dataclasses.MISSING
         has_factory = item.default_factory is not dataclasses.MISSING
         kwargs: dict[str, Any] = {}
         if has_default or has_factory:
             kwargs["required"] = False
-            default = item.default if has_default else item.default_factory()
+            default = (
+                item.default if has_default else item.default_factory()  # type: ignore[operator]  # checked above
+            )
             if isinstance(default, tuple | frozenset):
                 default = list(default)
             if default is not None and not isinstance(default, list | dict):
@@ -136,7 +138,7 @@ def build(cls: type, loaded: Mapping[str, Any]) -> Any:
     """Return an instance of the dataclass `cls` from its schema's loaded data."""
     hints = typing.get_type_hints(cls)
     values: dict[str, Any] = {}
-    for item in dataclasses.fields(cls):  # type: ignore[arg-type]
+    for item in dataclasses.fields(cls):
         if item.name not in loaded:
             continue
         values[item.name] = _value(hints[item.name], loaded[item.name])

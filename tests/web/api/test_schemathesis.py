@@ -11,10 +11,10 @@ from collections.abc import Callable
 
 import pytest
 import schemathesis
-from schemathesis import Case, GenerationMode
 from flask import Flask
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from schemathesis import Case, GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,

@@ -135,7 +135,9 @@ def test_no_valid_token_gets_401(client: FlaskClient, header: str) -> None:
     assert answer.status_code == 401
     assert answer.headers["WWW-Authenticate"].startswith("Bearer")
     body = answer.get_json()
-    assert body["status"] == 401 and body["title"] and body["detail"]
+    assert body["status"] == 401
+    assert body["title"]
+    assert body["detail"]
 
 
 def test_a_signed_in_browser_cookie_is_not_enough(client: FlaskClient) -> None:
