@@ -216,3 +216,28 @@ def test_wrong_method_and_address_are_problems(
     missing = client.get("/api/v1/nothing-here", headers=bearer(token))
     assert missing.status_code == 404
     assert missing.get_json()["status"] == 404
+
+
+def test_a_file_is_stored_first_then_referred_to(
+    client: FlaskClient, web_app: Flask, token_for: Callable[[str], str]
+) -> None:
+    token = token_for("alice")
+    size = _store(web_app).size()
+    stored = client.post(
+        "/api/v1/blobs",
+        data=b"%PDF-1.7 rev A",
+        content_type="application/pdf",
+        headers=bearer(token),
+    )
+    assert stored.status_code == 201
+    blob = stored.get_json()
+    assert blob["size"] == 14
+    assert blob["media_type"] == "application/pdf"
+    assert _store(web_app).size() == size  # nothing in the ledger yet
+    body = {**_draft(web_app), "content": {**blob, "name": "QP-07.pdf"}}
+    assert _post(client, token, "draft-document", body).status_code == 201
+
+    empty = client.post("/api/v1/blobs", data=b"", headers=bearer(token))
+    assert empty.status_code == 422
+    assert "body" in empty.get_json()["errors"]
+    assert client.post("/api/v1/blobs", data=b"x").status_code == 401
