@@ -54,7 +54,7 @@ def test_a_person_makes_lists_and_revokes_a_token_on_their_page(
     assert refused.status_code == 401
     assert refused.headers["WWW-Authenticate"].startswith("Bearer")
     assert refused.content_type == "application/problem+json"
-    assert "Revoked" in client.get("/me").get_data(as_text=True)
+    assert "已撤销" in client.get("/me").get_data(as_text=True)  # "Revoked"
 
 
 def test_a_token_needs_a_name_and_a_sensible_lifetime(client: FlaskClient) -> None:
@@ -65,8 +65,10 @@ def test_a_token_needs_a_name_and_a_sensible_lifetime(client: FlaskClient) -> No
     )
     assert answer.status_code == 400
     text = answer.get_data(as_text=True)
-    assert "Give the token a name" in text
-    assert "Enter a number of days from 1 to 366" in text
+    assert "请为令牌命名" in text  # "Give the token a name"
+    assert (
+        "请输入 1 到 366 之间的天数" in text
+    )  # "Enter a number of days from 1 to 366"
     assert "new-token" not in text
 
 
