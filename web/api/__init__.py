@@ -17,7 +17,7 @@ from flask_smorest import Api
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from web.api import blobs, commands, reads
+from web.api import blobs, commands, registers
 from web.api.auth import authenticate, init_tokens
 from web.api.problems import (
     MEDIA_TYPE,
@@ -76,7 +76,11 @@ def init_api(app: Flask, csrf: CSRFProtect) -> None:
     }
     api = _Api(app, spec_kwargs=spec)
     init_tokens(app)
-    for blueprint in (*reads.blueprints(), *commands.blueprints(), *blobs.blueprints()):
+    for blueprint in (
+        *registers.blueprints(),
+        *commands.blueprints(),
+        *blobs.blueprints(),
+    ):
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint)
     app.before_request(authenticate)
