@@ -24,6 +24,7 @@ from projections.errors import RecordNotFoundError
 from web.as_of import AsOf, read_as_of
 from web.auth import login_required
 from web.commands import CommandForm, conflict_page, record, signing_stage
+from web.reading import read_scope, require_unit
 from web.views import audits_forms as af
 from web.views.findings import (
     STATUS_NAMES,
@@ -40,7 +41,6 @@ from web.views.findings_actions import (
     may_plan_audit,
     may_raise,
     readable_units,
-    register_scope,
     units_covered,
 )
 from web.views.findings_forms import parse_day
@@ -76,18 +76,18 @@ def register() -> ResponseReturnValue:
         errors["programme"] = _("Enter the year as four digits")
         programme = ""
     store = current_wiring().store
-    scope, scope_subtree = register_scope(who)
     page = q.audit_page(
         store.engine,
         store,
         wanted,
-        unit=unit or scope,
-        subtree=True if unit else scope_subtree,
+        unit=unit or None,
+        subtree=True,
+        within=read_scope(who).within,
         programme=programme or None,
         status=status or None,
         as_of=as_of.moment if as_of else None,
     )
-    items = [item for item in page.items if item.unit in readable]
+    items = list(page.items)
     if request.args.get("format") == "csv" and not errors:
         return csv_response(
             "audits",
@@ -194,8 +194,7 @@ def _load(audit_id: str, as_of: AsOf | None = None) -> q.AuditView:
         )
     except RecordNotFoundError:
         abort(404)
-    if found.unit not in readable_units(person()):
-        abort(404)
+    require_unit(person(), found.unit)
     return found
 
 

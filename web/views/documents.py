@@ -62,6 +62,7 @@ from web.forms_documents import (
     UpdateForm,
     WithdrawForm,
 )
+from web.reading import read_scope, require_document
 from web.views.documents_actions import (
     allowed_actions,
     latest,
@@ -295,6 +296,7 @@ def register() -> ResponseReturnValue:
     filters, errors = _filters()
     store = current_wiring().store
     csv_export = request.args.get("format") == "csv"
+    reader = read_scope(_person())
     page: q.Page[q.DocumentView] | None = None
     if not errors and not as_of_error:
         try:
@@ -312,6 +314,8 @@ def register() -> ResponseReturnValue:
                 subtree=filters.subtree,
                 status=filters.status or None,
                 as_of=as_of.moment if as_of else None,
+                within=reader.within,
+                effective_from=reader.above,
             )
         except RegisterRequestError as exc:
             errors[exc.field] = exc.message
@@ -348,13 +352,16 @@ def _stream(doc_id: str) -> str:
 
 
 def _document(doc_id: str, as_of: AsOf | None = None) -> q.DocumentView:
+    """The document as it stands (or stood); 404 when the person may not read it."""
     store = current_wiring().store
     try:
-        return q.document(
+        doc = q.document(
             store.engine, store, doc_id, as_of=as_of.moment if as_of else None
         )
     except RecordNotFoundError:
         abort(404)
+    require_document(_person(), doc)
+    return doc
 
 
 def _roles(person: SignedIn, unit: str) -> set[str]:

@@ -45,13 +45,13 @@ from projections.errors import RecordNotFoundError, RegisterRequestError
 from web.as_of import AsOf, read_as_of
 from web.auth import SignedIn, login_required
 from web.commands import CommandForm, conflict_page, record, signing_stage
+from web.reading import read_scope, require_unit
 from web.views import findings_forms as ff
 from web.views.findings_actions import (
     FindingSteps,
     finding_steps,
     may_raise,
     readable_units,
-    register_scope,
     units_covered,
 )
 from web.views.me import add_task_section
@@ -276,18 +276,18 @@ def register() -> ResponseReturnValue:
     errors.update(filter_errors)
     store = current_wiring().store
     readable = readable_units(who)
-    scope, scope_subtree = register_scope(who)
     page = q.finding_page(
         store.engine,
         store,
         wanted,
-        unit=filters["unit"] or scope,
-        subtree=filters["subtree"] if filters["unit"] else scope_subtree,
+        unit=filters["unit"] or None,
+        subtree=filters["subtree"],
+        within=read_scope(who).within,
         open_only=filters["open_only"],
         classification=filters["classification"] or None,
         as_of=as_of.moment if as_of else None,
     )
-    items = [item for item in page.items if item.unit in readable]
+    items = list(page.items)
     if request.args.get("format") == "csv" and not errors:
         names = ff.classification_names()
         return csv_response(
@@ -439,8 +439,7 @@ def _load(finding_id: str, as_of: AsOf | None = None) -> q.FindingView:
         )
     except RecordNotFoundError:
         abort(404)
-    if found.unit not in readable_units(person()):
-        abort(404)  # another unit's finding is not there for this person
+    require_unit(person(), found.unit)  # another unit's finding is not there
     return found
 
 
