@@ -297,20 +297,31 @@ def test_a_review_without_the_approver_role_is_forbidden(
     assert types(people_store)[-1] == "document.submitted"
 
 
-def test_another_units_author_may_not_change_the_document(
+def test_another_units_document_is_not_there_for_its_author(
     client: FlaskClient, service: Service, people_store: EventStore
 ) -> None:
     service.handle(draft(service.store, "QP-07"), "alice")
-    sign_in(client, "zoe")
-    assert "/documents/QP-07/update" not in text(client.get("/documents/QP-07"))
-    assert client.get("/documents/QP-07/update").status_code == 403
+    sign_in(client, "vic")
     page = client.get("/documents/QP-07")
+    sign_in(client, "zoe")
+    assert client.get("/documents/QP-07").status_code == 404
+    assert client.get("/documents/QP-07/update").status_code == 404
+    assert client.get("/documents/QP-07/revisions/A/file").status_code == 404
     response = client.post(
         "/documents/QP-07/update",
         data=form_of(page, command_id=uuid.uuid4().hex, version="1", title="Taken"),
     )
-    assert response.status_code == 403
+    assert response.status_code == 404
     assert types(people_store) == ["document.drafted"]
+
+
+def test_a_reader_of_the_unit_who_may_not_act_is_refused(
+    client: FlaskClient, service: Service, people_store: EventStore
+) -> None:
+    service.handle(draft(service.store, "QP-07"), "alice")
+    sign_in(client, "vic")
+    assert "/documents/QP-07/update" not in text(client.get("/documents/QP-07"))
+    assert client.get("/documents/QP-07/update").status_code == 403
 
 
 def test_an_unknown_document_is_not_found(client: FlaskClient) -> None:
@@ -489,12 +500,26 @@ def _ids(page: TestResponse) -> list[str]:
 def test_the_register_filters_by_unit_status_and_words(
     client: FlaskClient, register: Service
 ) -> None:
-    sign_in(client, "vic")
+    sign_in(client, "root")
     assert len(_ids(client.get("/documents"))) == 8
     assert _ids(client.get("/documents?unit=B2")) == ["WI-20"]
     assert _ids(client.get("/documents?status=submitted")) == ["QP-07"]
     assert _ids(client.get("/documents?q=sampling")) == ["WI-20"]
     assert "共 8 份文件" in text(client.get("/documents"))
+
+
+def test_the_register_and_its_export_hold_only_the_readers_units(
+    client: FlaskClient, register: Service
+) -> None:
+    sign_in(client, "vic")
+    assert len(_ids(client.get("/documents"))) == 7
+    assert "WI-20" not in text(client.get("/documents?format=csv"))
+    assert _ids(client.get("/documents?unit=B2")) == []
+    sign_in(client, "zoe")
+    assert _ids(client.get("/documents")) == ["WI-20"]
+    assert "QP-01" not in text(client.get("/documents?format=csv"))
+    sign_in(client, "hank")  # a manager of headquarters: the bureaus below too
+    assert len(_ids(client.get("/documents"))) == 8
 
 
 def test_the_register_sorts_and_pages(
