@@ -145,7 +145,10 @@ def test_register_search_sort_csv_as_of(
             ),
             "hank",
         )
-    sign_in(client, "vic")
+    sign_in(client, "vic")  # a viewer of B1 reads B1's reviews only
+    assert "MR-B" not in client.get("/reviews").get_data(as_text=True)
+    assert client.get("/reviews/MR-B").status_code == 404
+    sign_in(client, "hank")
     text = client.get("/reviews").get_data(as_text=True)
     assert text.index("MR-B") < text.index("MR-A")  # newest held first
     assert "MR-B" not in client.get("/reviews?q=MR-A").get_data(as_text=True)
