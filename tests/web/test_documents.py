@@ -447,6 +447,42 @@ def test_the_document_page_as_it_stood_shows_no_forms(
     assert "banner-as-of" in shown
 
 
+def test_an_action_page_as_it_stood_shows_the_document_then_and_no_form(
+    client: FlaskClient, service: Service, people_store: EventStore, clock: FixedClock
+) -> None:
+    service.handle(draft(service.store, "QP-07", text="first"), "alice")
+    clock.advance(days=1)
+    service.handle(d.UpdateDocumentDraft(doc_id="QP-07", title="Later title"), "alice")
+    service.handle(d.SubmitDocument(doc_id="QP-07"), "alice")
+    sign_in(client, "bob")
+    form_tag = 'action="/documents/QP-07/review"'
+    assert form_tag in text(client.get("/documents/QP-07/review"))
+    past = client.get("/documents/QP-07/review?as_of=2026-01-05")
+    shown = text(past)
+    assert past.status_code == 200
+    assert "banner-as-of" in shown
+    assert "Control of records" in shown
+    assert "Later title" not in shown
+    assert "草稿" in shown  # the revision was a draft then
+    assert form_tag not in shown
+    assert "/documents/QP-07?as_of=2026-01-05" in shown
+    wrong = client.get("/documents/QP-07/review?as_of=yesterday")
+    assert wrong.status_code == 400
+    assert form_tag not in text(wrong)
+    assert 'id="as_of-error"' in text(wrong)
+    before = people_store.size()
+    page = client.get("/documents/QP-07/review")
+    sent = client.post(
+        "/documents/QP-07/review?as_of=2026-01-05",
+        data=form_of(page, outcome="endorsed", comment="fine"),
+    )
+    assert sent.status_code == 400
+    assert people_store.size() == before
+    assert client.get("/documents/QP-07/review?as_of=2026-01-01").status_code == 404
+    file_then = client.get("/documents/QP-07/revisions/A/file?as_of=2026-01-05")
+    assert file_then.get_data() == b"first"
+
+
 def test_the_open_tasks_list_revisions_waiting_for_the_approver(
     client: FlaskClient, service: Service
 ) -> None:

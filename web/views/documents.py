@@ -419,8 +419,11 @@ def show(doc_id: str) -> ResponseReturnValue:
 @bp.route("/<doc_id>/revisions/<revision>/file", methods=["GET"])
 @login_required
 def revision_file(doc_id: str, revision: str) -> ResponseReturnValue:
-    """The stored file of one revision, as it was uploaded."""
-    doc = _document(doc_id)
+    """The stored file of one revision, as it was uploaded (`?as_of=`: if it was then)."""
+    as_of, as_of_error = read_as_of()
+    if as_of_error:
+        abort(400)
+    doc = _document(doc_id, as_of)
     found = [r for r in doc.revisions if r.revision == revision]
     if not found or not found[0].content:
         abort(404)
@@ -684,8 +687,14 @@ ACTIONS: dict[str, _Action] = {
 
 
 def _action_page(
-    name: str, doc: q.DocumentView, form: CommandForm, general: list[str]
+    name: str,
+    doc: q.DocumentView,
+    form: CommandForm | None,
+    general: list[str],
+    as_of: AsOf | None = None,
+    as_of_error: str | None = None,
 ) -> str:
+    """The action's page: its form, or (read as of a moment) the document then."""
     person = _person()
     rev = latest(doc)
     digest = ""
@@ -703,6 +712,8 @@ def _action_page(
         digest=digest,
         signer_name=person.name,
         withdrawn=withdrawn_revision(doc) if name == "withdraw" else None,
+        as_of=as_of,
+        as_of_error=as_of_error,
         **_globals(),
     )
 
@@ -710,8 +721,19 @@ def _action_page(
 @bp.route("/<doc_id>/<any(" + ",".join(ACTIONS) + "):name>", methods=["GET", "POST"])
 @login_required
 def action(doc_id: str, name: str) -> ResponseReturnValue:
-    """One action on a document: its form (GET) or recording it (POST)."""
+    """One action on a document: its form (GET) or recording it (POST).
+
+    Read `?as_of=` a moment, the page shows the document as it stood then under
+    the banner, and no form: the past is read, never written.
+    """
     person = _person()
+    as_of, as_of_error = read_as_of()
+    if as_of is not None or as_of_error is not None:
+        then = _document(doc_id, as_of)
+        if as_of is None or request.method == "POST":
+            page = _action_page(name, then, None, [], as_of, as_of_error)
+            return page, 400
+        return _action_page(name, then, None, [], as_of)
     doc = _document(doc_id)
     store = current_wiring().store
     spec = ACTIONS[name]
