@@ -113,7 +113,8 @@ def test_hold_review_roles_and_csrf(
     before = people_store.size()
     assert client.post("/reviews/new", data=data).status_code == 400
     answer, _ = post_form(client, "/reviews/new", {**REVIEW, "unit": "B2"})
-    assert answer.status_code == 403
+    assert answer.status_code == 422  # B2 is not offered to the manager of B1
+    assert 'id="unit-error"' in answer.get_data(as_text=True)
     assert people_store.size() == before
 
 

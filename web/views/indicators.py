@@ -36,6 +36,7 @@ from web.as_of import read_as_of
 from web.auth import SignedIn, login_required
 from web.charts import ChartLabels, chart_points, trend_rows, trend_svg
 from web.commands import CommandForm, conflict_page, record
+from web.picks import people_picks, unit_picks
 from web.reading import read_scope, require_unit
 from web.views import area_actions as acts
 from web.views import area_forms as forms
@@ -333,6 +334,10 @@ def define() -> ResponseReturnValue:
     if request.method == "GET" and not acts.may_define_indicator(person().roles):
         abort(403)
     form = forms.DefineIndicatorForm()
+    units = acts.role_units(person().roles, "manager")
+    form.unit.choices = unit_picks(units)
+    owners, form.owners_of = people_picks("owner", units)
+    form.owner.choices = [SelectChoice("", _("Choose the owner")), *owners]
     if request.method == "GET" and not form.unit.data:
         form.unit.data = person().unit
     iid = str(form.indicator_id.data or "").strip()

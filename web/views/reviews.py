@@ -33,6 +33,7 @@ from projections.errors import RecordNotFoundError, RegisterRequestError
 from web.as_of import read_as_of
 from web.auth import login_required
 from web.commands import conflict_page, record
+from web.picks import unit_picks
 from web.reading import read_scope, require_unit
 from web.views import area_actions as acts
 from web.views.area_forms import ReviewForm
@@ -213,6 +214,7 @@ def hold() -> ResponseReturnValue:
         abort(403)
     store = current_wiring().store
     form = ReviewForm()
+    form.unit.choices = unit_picks(acts.role_units(me.roles, "manager"))
     if request.method == "GET":
         form.unit.data = form.unit.data or request.args.get("unit", me.unit)
         form.report_as_of.data = request.args.get("report_as_of", "")
