@@ -81,8 +81,9 @@ def people_picks(
     return choices, by_unit
 
 
-def audit_picks(units: Iterable[str]) -> list[SelectChoice]:
-    """The audits of `units` not cancelled, newest programme first, as choices."""
+def audit_picks(units: Iterable[str]) -> tuple[list[SelectChoice], dict[str, str]]:
+    """The audits of `units` not cancelled, newest programme first, as choices, and
+    the unit of each."""
     store = current_wiring().store
     page = q.audit_page(
         store.engine,
@@ -90,8 +91,11 @@ def audit_picks(units: Iterable[str]) -> list[SelectChoice]:
         q.PageRequest(sort="programme", descending=True, per_page=None),
         within=frozenset(units),
     )
-    return [
-        SelectChoice(a.audit_id, f"{a.audit_id} · {a.unit} · {a.programme}")
-        for a in page.items
-        if a.status != "cancelled"
-    ]
+    kept = [a for a in page.items if a.status != "cancelled"]
+    return (
+        [
+            SelectChoice(a.audit_id, f"{a.audit_id} · {a.unit} · {a.programme}")
+            for a in kept
+        ],
+        {a.audit_id: a.unit for a in kept},
+    )

@@ -3,6 +3,7 @@ signed report, closing and cancelling with a reason."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -107,10 +108,52 @@ def test_planning_an_audit_records_it(
     before = people_store.size()
     data["command_id"] = "1" * 32
     data["audit_id"] = "IA-10"
-    data["lead_auditor"] = "dave"  # belongs to the audited unit
+    data["lead_auditor"] = "lars"  # an auditor, but of the audited unit
     refused = client.post("/audits/new", data=data)
     assert refused.status_code == 422
     assert refused.get_data(as_text=True).count("may not audit it") == 2
+    assert people_store.size() == before
+
+
+def test_the_lead_auditor_is_picked_from_the_auditors(
+    client: FlaskClient, people_store: EventStore
+) -> None:
+    english(client)
+    sign_in(client, "carol")
+    page = client.get("/audits/new")
+    offered = re.search(
+        r'<select[^>]*name="lead_auditor".*?</select>',
+        page.get_data(as_text=True),
+        re.S,
+    )
+    assert offered
+    assert re.findall(r'value="([^"]*)"', offered.group(0)) == [
+        "",
+        "carol",
+        "erin",
+        "lars",
+    ]
+    data = form_data(
+        page,
+        audit_id="IA-9",
+        programme="2026",
+        unit="B1",
+        scope="records",
+        criteria="7.5",
+        lead_auditor="dave",  # not an auditor: not offered
+        planned_start="2026-02-01",
+        planned_end="2026-02-03",
+    )
+    before = people_store.size()
+    refused = client.post("/audits/new", data=data)
+    assert refused.status_code == 422
+    text = refused.get_data(as_text=True)
+    assert 'id="lead_auditor-error"' in text
+    assert "Choose one of the people offered" in text
+    data["unit"] = "B9"
+    assert "Choose one of the units offered" in client.post(
+        "/audits/new", data=data
+    ).get_data(as_text=True)
     assert people_store.size() == before
 
 

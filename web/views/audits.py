@@ -24,6 +24,7 @@ from projections.errors import RecordNotFoundError
 from web.as_of import AsOf, read_as_of
 from web.auth import login_required
 from web.commands import CommandForm, conflict_page, record, signing_stage
+from web.picks import people_picks
 from web.reading import read_scope, require_unit
 from web.views import audits_forms as af
 from web.views.findings import (
@@ -148,9 +149,12 @@ def new() -> ResponseReturnValue:
     if not may_plan_audit(who):
         abort(403)
     form = af.PlanAuditForm()
-    form.unit.choices = [
-        SelectChoice(code, name)
-        for code, name in unit_choices(units_covered(who, ("auditor",)))
+    units = units_covered(who, ("auditor",))
+    form.unit.choices = [SelectChoice(code, name) for code, name in unit_choices(units)]
+    auditors, auditors_of = people_picks("auditor", units)
+    form.lead_auditor.choices = [
+        SelectChoice("", _("Choose the lead auditor")),
+        *auditors,
     ]
     if request.method == "GET":
         form.stamp(0)
@@ -160,6 +164,14 @@ def new() -> ResponseReturnValue:
     if not form.validate_on_submit():
         if form.command_id.errors or form.version.errors or form.csrf_token.errors:
             abort(400)
+        return _plan_page(form, [], 422)
+    if str(form.lead_auditor.data) not in auditors_of.get(str(form.unit.data), set()):
+        form.lead_auditor.errors = [
+            _(
+                "Choose a person who is an auditor for unit %(unit)s",
+                unit=form.unit.data,
+            )
+        ]
         return _plan_page(form, [], 422)
     audit_id = str(form.audit_id.data).strip()
     outcome = record(

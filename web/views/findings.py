@@ -45,6 +45,7 @@ from projections.errors import RecordNotFoundError, RegisterRequestError
 from web.as_of import AsOf, read_as_of
 from web.auth import SignedIn, login_required
 from web.commands import CommandForm, conflict_page, record, signing_stage
+from web.picks import audit_picks
 from web.reading import read_scope, require_unit
 from web.views import findings_forms as ff
 from web.views.findings_actions import (
@@ -368,10 +369,10 @@ def new() -> ResponseReturnValue:
     if not may_raise(who):
         abort(403)
     form = ff.RaiseFindingForm()
-    form.unit.choices = [
-        SelectChoice(code, name)
-        for code, name in unit_choices(units_covered(who, ("auditor", "manager")))
-    ]
+    units = units_covered(who, ("auditor", "manager"))
+    form.unit.choices = [SelectChoice(code, name) for code, name in unit_choices(units)]
+    audits, audit_units = audit_picks(units)
+    form.audit.choices = [SelectChoice("", _("None")), *audits]
     if request.method == "GET":
         form.stamp(0)
         audit = request.args.get("audit", "")
@@ -387,6 +388,9 @@ def new() -> ResponseReturnValue:
     upload = form.evidence.data
     if not isinstance(upload, FileStorage) or not upload.filename:
         form.evidence.errors = [_("Attach at least one file of evidence")]
+        valid = False
+    if form.audit.data and audit_units.get(str(form.audit.data)) != form.unit.data:
+        form.audit.errors = [_("Choose an audit of unit %(unit)s", unit=form.unit.data)]
         valid = False
     if not valid:
         return _raise_page(form, [], 422)

@@ -96,14 +96,17 @@ class RaiseFindingForm(CommandForm):
         ],
     )
     unit = SelectField(
-        _l("Unit"), validators=[DataRequired(message=_l("Choose the unit"))]
+        _l("Unit"),
+        validators=[DataRequired(message=_l("Choose the unit"))],
+        invalid_choice_message=_l("Choose one of the units offered"),
     )
     source = SelectField(_l("Source"), choices=source_choices)
     classification = SelectField(_l("Classification"), choices=classification_choices)
-    audit = StringField(
-        _l("Audit number"),
+    audit = SelectField(
+        _l("Audit"),
         description=_l("Needed when the finding comes from an internal audit"),
-        validators=[Optional(), Length(max=40)],
+        validators=[Optional()],
+        invalid_choice_message=_l("Choose one of the audits offered"),
     )
     clause = StringField(
         _l("ISO 9001 clause"),
