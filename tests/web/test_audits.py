@@ -3,6 +3,7 @@ signed report, closing and cancelling with a reason."""
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import date
 
@@ -294,3 +295,47 @@ def test_the_report_is_reviewed_then_signed_with_its_digest(
     assert client.post("/audits/IA-1/report", data=data).status_code == 302
     signed = people_store.read_stream("audit/IA-1")[-1]
     assert signed.data["esig"]["subject_sha256"] == found.group(1)  # type: ignore[index]
+
+
+def test_a_finding_names_an_audit_picked_from_the_units_audits(
+    client: FlaskClient, service: Service, people_store: EventStore
+) -> None:
+    plan(service, "IA-1", "B1")
+    plan(service, "IA-2", "B2")
+    english(client)
+    sign_in(client, "carol")
+    page = client.get("/findings/new?audit=IA-1&unit=B1")
+    offered = re.search(
+        r'<select[^>]*name="audit".*?</select>', page.get_data(as_text=True), re.S
+    )
+    assert offered
+    assert sorted(re.findall(r'value="([^"]*)"', offered.group(0))) == [
+        "",
+        "IA-1",
+        "IA-2",
+    ]
+    assert re.search(r'<option selected value="IA-1">', offered.group(0))
+
+    def raised(audit: str) -> str:
+        data = form_data(
+            page,
+            finding_id="F-9",
+            unit="B1",
+            source="internal_audit",
+            classification="minor",
+            clause="7.5.3",
+            description="records not signed",
+            due_on="2026-03-31",
+            audit=audit,
+            evidence=(io.BytesIO(b"scan"), "scan.pdf"),
+        )
+        sent = client.post(
+            "/findings/new", data=data, content_type="multipart/form-data"
+        )
+        assert sent.status_code == 422
+        return sent.get_data(as_text=True)
+
+    before = people_store.size()
+    assert "Choose an audit of unit B1" in raised("IA-2")
+    assert "Choose one of the audits offered" in raised("IA-99")
+    assert people_store.size() == before

@@ -389,7 +389,8 @@ def new() -> ResponseReturnValue:
     if not isinstance(upload, FileStorage) or not upload.filename:
         form.evidence.errors = [_("Attach at least one file of evidence")]
         valid = False
-    if form.audit.data and audit_units.get(str(form.audit.data)) != form.unit.data:
+    audit_unit = audit_units.get(str(form.audit.data or ""))
+    if audit_unit is not None and audit_unit != form.unit.data:
         form.audit.errors = [_("Choose an audit of unit %(unit)s", unit=form.unit.data)]
         valid = False
     if not valid:
