@@ -45,7 +45,7 @@ from projections.errors import RecordNotFoundError, RegisterRequestError
 from web.as_of import AsOf, read_as_of
 from web.auth import SignedIn, login_required
 from web.commands import CommandForm, conflict_page, record, signing_stage
-from web.picks import audit_picks
+from web.picks import audit_picks, people_picks
 from web.reading import read_scope, require_unit
 from web.views import findings_forms as ff
 from web.views.findings_actions import (
@@ -459,6 +459,16 @@ STEP_FORMS: Mapping[str, type[CommandForm]] = {
 }
 
 
+def offer_owners(form: CommandForm, found: q.FindingView) -> None:
+    """Offer, in each action row of a plan, the people with the owner role for the
+    finding's unit."""
+    if not isinstance(form, ff.PlanForm):
+        return
+    owners, _by_unit = people_picks("owner", [found.unit])
+    for row in form.actions:
+        row.form.owner.choices = [SelectChoice("", _("Choose the owner")), *owners]
+
+
 def _show(
     finding_id: str,
     *,
@@ -485,6 +495,7 @@ def _show(
             form.stamp(version)
             if name == "change_due":
                 form.due_on.data = found.due_on
+            offer_owners(form, found)
             forms[name] = form
     complete_forms: dict[str, CommandForm] = {}
     for action_id in steps.complete:
@@ -609,6 +620,7 @@ def take_step(finding_id: str, step: str) -> ResponseReturnValue:
         form: CommandForm = ff.CompleteForm(prefix=prefix)
     else:
         form = STEP_FORMS[step]()
+        offer_owners(form, found)
     if not form.validate_on_submit():
         if form.command_id.errors or form.version.errors or form.csrf_token.errors:
             abort(400)

@@ -172,7 +172,12 @@ class ActionRow(Form):  # type: ignore[misc]  # wtforms has no type hints
     description = StringField(
         _l("Action"), validators=[Optional(), Length(max=TEXT_MAX)]
     )
-    owner = StringField(_l("Owner (user ID)"), validators=[Optional(), Length(max=40)])
+    owner = SelectField(
+        _l("Owner"),
+        validators=[Optional()],
+        choices=[SelectChoice("", "")],
+        invalid_choice_message=_l("Choose one of the people offered"),
+    )
     due_on = StringField(
         _l("Due date"),
         description=DAY_HINT,
@@ -203,7 +208,7 @@ class PlanForm(CommandForm):
         for row in rows:
             for name, message in (
                 ("description", _l("Describe the action")),
-                ("owner", _l("Enter the user ID of the action's owner")),
+                ("owner", _l("Choose the owner")),
                 ("due_on", _l("Enter the due date")),
             ):
                 if not str(row[name].data or "").strip():
