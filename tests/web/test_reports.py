@@ -141,3 +141,14 @@ def test_a_subtree_no_unit_has_is_refused_by_name(
     answer = client.get("/reports/status?subtree=NOPE")
     assert answer.status_code == 400
     assert "NOPE" in answer.get_data(as_text=True)
+
+
+def test_a_report_limited_to_what_the_reader_sees_is_not_offered_for_review(
+    client: FlaskClient, kpi: str
+) -> None:
+    sign_in(client, "mia")  # manager of B1: of headquarters' subtree, B1 only
+    text = client.get("/reports/status?subtree=HQ").get_data(as_text=True)
+    assert "HQ 质量管理体系状况报告" in text
+    assert "/reviews/new" not in text
+    text = client.get("/reports/status?subtree=B1").get_data(as_text=True)
+    assert "/reviews/new?unit=B1" in text

@@ -98,8 +98,11 @@ def status() -> ResponseReturnValue:
     if pinned is not None and pinned > now:
         abort(400)  # a report of the future would change as events come
     reader = read_scope(person())
-    if not readable(person(), q.unit_subtree(store.engine, store, unit)):
+    below = q.unit_subtree(store.engine, store, unit)
+    seen = readable(person(), below)
+    if not seen:
         abort(404)  # none of these units is there for this reader
+    whole = len(seen) == len(below)  # else the report holds only the units seen
     at = pinned or moment or now
     report = report_at(unit, at, reader.within)
     fmt = request.args.get("format", "")
@@ -138,5 +141,8 @@ def status() -> ResponseReturnValue:
         as_of=as_of,
         at=str(data["as_of"]),
         document_status=document_status,
-        may_review=moment is None and any(r == "manager" for r, _ in person().roles),
+        # a review pins the whole subtree's report: offered only when this is it
+        may_review=moment is None
+        and whole
+        and any(r == "manager" for r, _ in person().roles),
     )
