@@ -25,7 +25,7 @@ from projections.queries import PER_PAGE_MAX, SEARCH_MAX
 from web.api.problems import ApiProblem
 from web.api.schemas import printable, schema_for
 from web.auth import SignedIn
-from web.views.findings_actions import readable_units, register_scope
+from web.reading import read_scope
 from web.wiring import current_wiring
 
 PER_PAGE = 50
@@ -118,19 +118,13 @@ def paged(
     return body, 200, {"X-Pagination": json.dumps(header)}
 
 
-def unit_filter(
-    person: SignedIn, args: Mapping[str, Any]
-) -> tuple[str | None, bool, set[str]]:
-    """The unit filter of a register whose rows are unit-scoped (findings, audits)."""
-    readable = readable_units(person)
+def unit_filter(person: SignedIn, args: Mapping[str, Any]) -> tuple[str | None, bool]:
+    """The unit filter of a register: a unit the person reads, or None (all they read)."""
     unit = args.get("unit") or None
-    if unit is not None and unit not in readable:
+    if unit is not None and not read_scope(person).reads(unit):
         message = "choose one of the units you may read"
         raise ApiProblem(422, message, {"unit": [message]})
-    if unit is not None:
-        return unit, bool(args.get("subtree", True)), readable
-    scope, subtree = register_scope(person)
-    return scope, subtree, readable
+    return unit, bool(args.get("subtree", True))
 
 
 def record_answer(

@@ -39,8 +39,8 @@ from web.api.reads import (
 )
 from web.api.schemas import schema_for
 from web.auth import SignedIn
+from web.reading import read_scope
 from web.views.admin_actions import admin_scope
-from web.views.findings_actions import readable_units
 from web.wiring import current_wiring
 
 
@@ -55,46 +55,54 @@ def _documents(
     person: SignedIn, args: Mapping[str, Any]
 ) -> tuple[dict[str, Any], int, dict[str, str]]:
     s = _store()
+    unit, subtree = unit_filter(person, args)
+    reader = read_scope(person)
     return paged(
         q.document_page(
             s.engine,
             s,
             page_request(args),
-            unit=args.get("unit") or None,
-            subtree=bool(args.get("subtree", True)),
+            unit=unit,
+            subtree=subtree,
             status=args.get("status") or None,
             as_of=moment_of(args),
+            within=reader.within,
+            effective_from=reader.above,
         )
     )
 
 
 def _document(person: SignedIn, doc_id: str, moment: datetime | None) -> Any:
     s = _store()
-    return q.document(s.engine, s, doc_id, as_of=moment)
+    found = q.document(s.engine, s, doc_id, as_of=moment)
+    if not read_scope(person).reads_document(found):
+        raise RecordNotFoundError(doc_id)
+    return found
 
 
 def _audits(
     person: SignedIn, args: Mapping[str, Any]
 ) -> tuple[dict[str, Any], int, dict[str, str]]:
     s = _store()
-    unit, subtree, readable = unit_filter(person, args)
+    unit, subtree = unit_filter(person, args)
     page = q.audit_page(
         s.engine,
         s,
         page_request(args),
         unit=unit,
         subtree=subtree,
+        within=read_scope(person).within,
         programme=args.get("programme") or None,
         status=args.get("status") or None,
         as_of=moment_of(args),
     )
-    return paged(page, [i for i in page.items if i.unit in readable])
+    return paged(page)
 
 
 def _audit(person: SignedIn, audit_id: str, moment: datetime | None) -> Any:
     s = _store()
     found = q.audit(s.engine, s, audit_id, as_of=moment)
-    if found.unit not in readable_units(person):
+    if not read_scope(person).reads(found.unit):
         raise RecordNotFoundError(audit_id)
     return found
 
@@ -103,24 +111,25 @@ def _findings(
     person: SignedIn, args: Mapping[str, Any]
 ) -> tuple[dict[str, Any], int, dict[str, str]]:
     s = _store()
-    unit, subtree, readable = unit_filter(person, args)
+    unit, subtree = unit_filter(person, args)
     page = q.finding_page(
         s.engine,
         s,
         page_request(args),
         unit=unit,
         subtree=subtree,
+        within=read_scope(person).within,
         open_only=bool(args.get("open_only")),
         classification=args.get("classification") or None,
         as_of=moment_of(args),
     )
-    return paged(page, [i for i in page.items if i.unit in readable])
+    return paged(page)
 
 
 def _finding(person: SignedIn, finding_id: str, moment: datetime | None) -> Any:
     s = _store()
     found = q.finding(s.engine, s, finding_id, as_of=moment)
-    if found.unit not in readable_units(person):
+    if not read_scope(person).reads(found.unit):
         raise RecordNotFoundError(finding_id)
     return found
 
@@ -134,8 +143,9 @@ def _indicators(
             s.engine,
             s,
             page_request(args),
-            unit=args.get("unit") or None,
+            unit=unit_filter(person, args)[0],
             subtree=bool(args.get("subtree", True)),
+            within=read_scope(person).within,
             status=args.get("status") or None,
             as_of=moment_of(args),
         )
@@ -144,7 +154,10 @@ def _indicators(
 
 def _indicator(person: SignedIn, indicator_id: str, moment: datetime | None) -> Any:
     s = _store()
-    return q.indicator(s.engine, s, indicator_id, as_of=moment)
+    found = q.indicator(s.engine, s, indicator_id, as_of=moment)
+    if not read_scope(person).reads(found.unit):
+        raise RecordNotFoundError(indicator_id)
+    return found
 
 
 def _reviews(
@@ -156,8 +169,9 @@ def _reviews(
             s.engine,
             s,
             page_request(args),
-            unit=args.get("unit") or None,
+            unit=unit_filter(person, args)[0],
             subtree=bool(args.get("subtree", True)),
+            within=read_scope(person).within,
             as_of=moment_of(args),
         )
     )
@@ -165,7 +179,10 @@ def _reviews(
 
 def _review(person: SignedIn, review_id: str, moment: datetime | None) -> Any:
     s = _store()
-    return q.review(s.engine, s, review_id, as_of=moment)
+    found = q.review(s.engine, s, review_id, as_of=moment)
+    if not read_scope(person).reads(found.unit):
+        raise RecordNotFoundError(review_id)
+    return found
 
 
 def _in_memory(
