@@ -19,7 +19,7 @@ from marshmallow import Schema, fields
 from ledger.errors import LedgerError
 from web.api.auth import api_person
 from web.api.problems import ApiProblem
-from web.views.documents import max_file_bytes, size_text
+from web.views.documents_upload import max_file_bytes, size_text
 from web.wiring import current_wiring
 
 
