@@ -27,15 +27,6 @@ from web.commands import CommandForm, conflict_page, record, signing_stage
 from web.picks import people_picks
 from web.reading import read_scope, require_unit
 from web.views import audits_forms as af
-from web.views.findings import (
-    STATUS_NAMES,
-    csv_response,
-    history_of,
-    page_request,
-    person,
-    today,
-    unit_choices,
-)
 from web.views.findings_actions import (
     AuditSteps,
     audit_steps,
@@ -45,6 +36,15 @@ from web.views.findings_actions import (
     units_covered,
 )
 from web.views.findings_forms import parse_day
+from web.views.findings_pages import (
+    STATUS_NAMES,
+    csv_response,
+    history_of,
+    page_request,
+    person,
+    today,
+    unit_choices,
+)
 from web.wiring import current_wiring
 
 bp = Blueprint("audits", __name__, url_prefix="/audits")
