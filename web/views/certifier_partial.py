@@ -17,7 +17,7 @@ from flask import Response, abort, stream_with_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
-from wtforms import Form, SelectField, StringField
+from wtforms import Form, SelectChoice, SelectField, StringField
 from wtforms.validators import AnyOf, DataRequired, InputRequired
 
 from ledger.errors import KeyMaterialError
@@ -48,8 +48,8 @@ class PartialExportForm(Form):  # type: ignore[misc]  # wtforms has no type hint
     subtree = SelectField(
         _l("Units below it"),
         choices=[
-            ("yes", _l("Include every unit below it")),
-            ("no", _l("This unit only")),
+            SelectChoice("yes", _l("Include every unit below it")),
+            SelectChoice("no", _l("This unit only")),
         ],
         default="yes",
         validate_choice=False,
@@ -111,7 +111,9 @@ def read_form(
     allowed = exportable_units(who)
     sent = any(name in args for name in FIELDS)
     form = PartialExportForm(args if sent else None)
-    form.unit.choices = unit_choices(allowed)
+    form.unit.choices = [
+        SelectChoice(code, name) for code, name in unit_choices(allowed)
+    ]
     if not sent:  # the empty form
         return form, None
     unit = str(form.unit.data or "")
