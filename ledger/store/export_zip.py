@@ -112,7 +112,9 @@ def stream_files_zip(files: Iterable[tuple[str, Iterable[bytes]]]) -> Iterator[b
         for name, chunks in files:
             with archive.open(_entry(name), "w", force_zip64=True) as handle:
                 for chunk in chunks:
-                    handle.write(chunk)
-                    if pipe.full():
-                        yield pipe.take()
+                    view = memoryview(chunk)
+                    for start in range(0, len(view), CHUNK):  # a large chunk in pieces
+                        handle.write(view[start : start + CHUNK])
+                        if pipe.full():
+                            yield pipe.take()
     yield pipe.take()

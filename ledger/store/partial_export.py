@@ -270,7 +270,8 @@ def iter_partial_export(store: EventStore, scope: PartialScope) -> Iterator[File
     def proof_chunks() -> Iterator[bytes]:
         if len(proofs) != len(seqs):
             raise RuntimeError("read events.jsonl to its end before proofs.jsonl")
-        yield b"".join(proofs)
+        for start in range(0, len(proofs), _EVENT_BATCH):
+            yield b"".join(proofs[start : start + _EVENT_BATCH])
 
     yield "events.jsonl", event_chunks()
     yield PROOFS, proof_chunks()
