@@ -44,7 +44,7 @@ def _export(client: FlaskClient, **args: str) -> tuple[int, str, str]:
     """GET the partial export: (status, mimetype, the page's text or '')."""
     answer = client.get("/certifier/partial", query_string=args)
     text = answer.get_data(as_text=True) if answer.mimetype == "text/html" else ""
-    return answer.status_code, answer.mimetype, text
+    return answer.status_code, answer.mimetype or "", text
 
 
 def _unit_options(page: str) -> list[str]:
