@@ -116,3 +116,11 @@ def all_checkpoints(reader: Engine) -> list[tuple[int, str]]:
     query = select(checkpoints.c.size, checkpoints.c.note).order_by(checkpoints.c.size)
     with storage_errors("reading checkpoints"), reader.connect() as connection:
         return [(int(size), str(note)) for size, note in connection.execute(query)]
+
+
+def latest_stored(reader: Engine) -> str | None:
+    """Return the stored checkpoint note of the largest size, or None."""
+    query = select(checkpoints.c.note).order_by(checkpoints.c.size.desc()).limit(1)
+    with storage_errors("reading a checkpoint"), reader.connect() as connection:
+        note = connection.execute(query).scalar_one_or_none()
+    return None if note is None else str(note)
