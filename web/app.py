@@ -48,6 +48,7 @@ from web.views import (
     documents,
     findings,
     indicators,
+    log,
     me,
     reports,
     reviews,
@@ -146,6 +147,7 @@ def create_app(
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(admin.bp)
+    log.init_app(app)
     app.after_request(security_headers)
     return app
 
