@@ -40,6 +40,7 @@ from ledger.store.engine import (
     MIGRATIONS,
     SNAPSHOT_READ,
     create_engine_for,
+    is_read_only,
     migrate,
 )
 from ledger.store.keys import KEYS_STREAM, KeyRecord
@@ -520,21 +521,23 @@ class EventStore:
         return checkpoints.all_checkpoints(self._reader)
 
     def latest_checkpoint(self) -> str:
-        """Return the checkpoint of the head, signed now if it has none; without a key,
-        the stored checkpoint of the largest size.
+        """Return the checkpoint of the head, signed now if it has none; without a key
+        (or on a read-only copy), the stored checkpoint of the largest size.
 
         Raises:
             NotFoundError: no key to sign one and no checkpoint stored.
             EventRejectedError: the ledger is not initialized.
             StorageError: the database failed.
         """
-        try:
-            return self.checkpoint()
-        except KeyMaterialError:
-            note = checkpoints.latest_stored(self._reader)
-            if note is None:
-                raise NotFoundError("no checkpoint has been signed yet") from None
-            return note
+        if not is_read_only(self.engine):
+            try:
+                return self.checkpoint()
+            except KeyMaterialError:
+                pass
+        note = checkpoints.latest_stored(self._reader)
+        if note is None:
+            raise NotFoundError("no checkpoint has been signed yet")
+        return note
 
     # ------------------------------------------------------------------ tiles
 
