@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, settings
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
 
@@ -27,6 +28,14 @@ from tests.support.origin import ORIGIN
 START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 DEFAULT_SERVER_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DIALECTS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
+
+# Properties are checked for what they assert, never for how fast an example runs: a
+# busy machine (two test workers beside a browser) must not turn a slow example into a
+# failure. Each test's own example count still bounds the run.
+settings.register_profile(
+    "qms", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("qms")
 
 
 def _server_url() -> str:

@@ -37,12 +37,14 @@ from ledger.settings import LedgerSettings
 from ledger.store import EventStore
 from ledger.store.engine import require_ledger
 from web import history_words
+from web.api import init_api
 from web.auth import Sessions, init_login
 from web.errors import register_errors
 from web.i18n import init_i18n
 from web.nav import init_nav
 from web.views import (
     admin,
+    admin_tokens,
     audits,
     auth,
     certifier,
@@ -50,6 +52,7 @@ from web.views import (
     documents,
     findings,
     indicators,
+    log,
     me,
     reports,
     reviews,
@@ -135,7 +138,7 @@ def create_app(
     init_i18n(app, timezone_setting(env))
     init_nav(app)
     history_words.init_app(app)
-    CSRFProtect(app)
+    csrf = CSRFProtect(app)
     register_errors(app)
     app.add_url_rule("/healthz", "healthz", healthz, methods=["GET"])
     app.add_url_rule("/", "index", index, methods=["GET"])
@@ -150,6 +153,9 @@ def create_app(
     app.register_blueprint(reports.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(certifier.bp)
+    app.register_blueprint(admin_tokens.bp)
+    init_api(app, csrf)
+    log.init_app(app)
     app.after_request(security_headers)
     return app
 

@@ -22,15 +22,18 @@ from ledger.cli import (
     run,
 )
 from ledger.cli import init as ledger_init
-from ledger.clock import FixedClock
+from ledger.clock import FixedClock, SystemClock
 from ledger.domain.units import HQ_CODE
 from ledger.errors import ConcurrencyError, NotAuthorizedError
 from ledger.integrity.envelope import format_time
 from ledger.service import Service
 from ledger.store import EventStore
+from projections import queries
 from projections.cli import make_group
+from projections.errors import RecordNotFoundError
 from projections.runner import InlineProjector
 from projections.tables import create_all
+from web.api.tokens import DAYS_DEFAULT, DAYS_MAX, ApiTokens, TokenError
 from web.app import STORE_EXTENSION, create_app
 from web.demo import SIZES, demo_password, demo_start, fill_demo
 
@@ -207,6 +210,53 @@ def serve(host: str, port: int, workers: int) -> None:
         app.run(host=host, port=port)
 
 
+@click.group("token")
+def token() -> None:
+    """API tokens: make one for a person, or end one."""
+
+
+@token.command("create")
+@click.option("--user", "user_id", required=True, help="Whose token it is.")
+@click.option("--name", required=True, help="What the token is for.")
+@click.option(
+    "--days",
+    type=click.IntRange(1, DAYS_MAX),
+    default=DAYS_DEFAULT,
+    show_default=True,
+    help="How many days the token lasts.",
+)
+def token_create(user_id: str, name: str, days: int) -> None:
+    """Print a new API token of USER (shown once; only its hash is kept)."""
+    store = _open_store()
+    try:
+        person = queries.user(store.engine, store, user_id)
+    except RecordNotFoundError as exc:
+        raise click.UsageError(f"no person {user_id!r} in the ledger") from exc
+    if not person.active:
+        raise click.UsageError(f"{user_id} is deactivated")
+    try:
+        secret, info = ApiTokens(store.engine, SystemClock()).create(
+            user_id, name, days
+        )
+    except TokenError as exc:
+        raise click.UsageError(f"--{exc.field}: {exc.message}") from exc
+    click.echo(
+        f"token id {info.token_id} for {user_id}, expires {format_time(info.expires)}",
+        err=True,
+    )
+    click.echo(secret)
+
+
+@token.command("revoke")
+@click.argument("token_id")
+def token_revoke(token_id: str) -> None:
+    """End the API token TOKEN_ID at once."""
+    store = _open_store()
+    if not ApiTokens(store.engine, SystemClock()).revoke(token_id, "qms token revoke"):
+        raise click.UsageError(f"no token {token_id!r}")
+    click.echo(f"token {token_id} revoked")
+
+
 def build_cli() -> click.Group:
     """Return the `qms` group with every layer's commands."""
 
@@ -221,6 +271,7 @@ def build_cli() -> click.Group:
     qms.add_command(init, "init")
     qms.add_command(demo, "demo")
     qms.add_command(serve, "serve")
+    qms.add_command(token, "token")
     return qms
 
 

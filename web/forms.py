@@ -17,7 +17,13 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+)
 
 from ledger.service.vault import MIN_PASSWORD_LENGTH
 
@@ -110,3 +116,30 @@ class PasswordChangeForm(FlaskForm):  # type: ignore[misc]  # flask_wtf has no t
         ],
         render_kw={"autocomplete": "new-password"},
     )
+
+
+class TokenForm(FlaskForm):  # type: ignore[misc]  # flask_wtf has no type hints
+    """A new API token of one's own: its name and how many days it lasts."""
+
+    name = StringField(
+        _l("Token name"),
+        description=_l("What the token is for, e.g. the complaints desk"),
+        validators=[
+            DataRequired(message=_l("Give the token a name")),
+            Length(max=100, message=_l("A token name is at most 100 characters")),
+        ],
+    )
+    days = IntegerField(
+        _l("Valid for (days)"),
+        default=90,
+        validators=[
+            InputRequired(message=_l("Enter a number of days from 1 to 366")),
+            NumberRange(
+                min=1, max=366, message=_l("Enter a number of days from 1 to 366")
+            ),
+        ],
+    )
+
+
+class RevokeTokenForm(FlaskForm):  # type: ignore[misc]  # flask_wtf has no type hints
+    """Revoke an API token (the CSRF token only)."""

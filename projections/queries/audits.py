@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -123,8 +123,9 @@ def audit_page(
     programme: str | None = None,
     status: str | None = None,
     as_of: datetime | None = None,
+    within: Collection[str] | None = None,
 ) -> Page[AuditView]:
-    """Return one page of the audits register: searched in numbers and scopes.
+    """Return one page (of the units `within`, None: every unit) of the audits register: searched in numbers and scopes.
 
     Raises:
         RegisterRequestError: the request names an unknown sort key.
@@ -144,6 +145,7 @@ def audit_page(
         unit=unit,
         subtree=subtree,
         as_of=as_of,
+        within=within,
         filters=filters,
         key=(c.audit_id,),
         searched=(c.audit_id, c.scope),

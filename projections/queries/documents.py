@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Connection, Engine, select
+from sqlalchemy import ColumnElement, Connection, Engine, and_, or_, select
 
 from ledger.integrity.canonical import JSONValue
 from projections.as_of import LedgerClock, position, visible
@@ -184,8 +184,13 @@ def document_page(
     subtree: bool = True,
     status: str | None = None,
     as_of: datetime | None = None,
+    within: Collection[str] | None = None,
+    effective_from: Collection[str] = (),
 ) -> Page[DocumentView]:
     """Return one page of the documents register: searched in numbers and titles.
+
+    With `within`, only the documents of those units, and those of the units
+    `effective_from` that have an effective revision (None: every document).
 
     Raises:
         RegisterRequestError: the request names an unknown sort key.
@@ -194,6 +199,16 @@ def document_page(
     filters: list[ColumnElement[bool]] = []
     if status is not None:
         filters.append(c.status == status)
+    if within is not None:
+        filters.append(
+            or_(
+                c.unit.in_(sorted(within)),
+                and_(
+                    c.unit.in_(sorted(effective_from)),
+                    c.effective_revision.is_not(None),
+                ),
+            )
+        )
     return register_page(
         engine,
         ledger,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -189,8 +189,9 @@ def finding_page(
     open_only: bool = False,
     classification: str | None = None,
     as_of: datetime | None = None,
+    within: Collection[str] | None = None,
 ) -> Page[FindingView]:
-    """Return one page of the findings register (without actions): searched in
+    """Return one page (of the units `within`, None: every unit) of the findings register (without actions): searched in
     numbers and descriptions.
 
     Raises:
@@ -211,6 +212,7 @@ def finding_page(
         unit=unit,
         subtree=subtree,
         as_of=as_of,
+        within=within,
         filters=filters,
         key=(c.finding_id,),
         searched=(c.finding_id, c.description),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -207,8 +208,10 @@ def indicator_page(
     subtree: bool = True,
     status: str | None = None,
     as_of: datetime | None = None,
+    within: Collection[str] | None = None,
 ) -> Page[IndicatorView]:
-    """Return one page of the indicators register: searched in numbers and names.
+    """Return one page of the indicators register (of the units `within`, None:
+    every unit): searched in numbers and names.
 
     An agency has tens to hundreds of indicators, each read with its targets and
     measurements: the page is cut from the whole register in memory.
@@ -225,6 +228,7 @@ def indicator_page(
         i
         for i in indicator_list(engine, ledger, unit=unit, subtree=subtree, as_of=as_of)
         if (status is None or i.status == status)
+        and (within is None or i.unit in within)
         and all(w in i.indicator_id.lower() or w in i.name.lower() for w in words)
     ]
     sort = request.sort or "id"

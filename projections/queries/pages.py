@@ -8,7 +8,7 @@ of a register with tens of thousands of records reads one page of rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Generic, TypeVar
@@ -149,11 +149,13 @@ def register_page(
     key: Sequence[ColumnElement[object]],
     searched: Sequence[ColumnElement[str]],
     sorts: Mapping[str, ColumnElement[object]],
+    within: Collection[str] | None = None,
 ) -> Page[T]:
     """Return one page of the register `table` as known at `as_of`, each row made by `build`.
 
     The rows are those visible at n(as_of), of `unit` (and, with `subtree`, the units
-    below it) and matching `filters`; `page_rows` searches, sorts and cuts them.
+    below it), of the units `within` (None: every unit: what the reader may see) and
+    matching `filters`; `page_rows` searches, sorts and cuts them.
 
     Raises:
         RegisterRequestError: the request names an unknown sort key.
@@ -164,6 +166,8 @@ def register_page(
         stmt = select(table).where(visible(table, n), *filters)
         if scope is not None:
             stmt = stmt.where(table.c.unit.in_(sorted(scope)))
+        if within is not None:
+            stmt = stmt.where(table.c.unit.in_(sorted(within)))
         rows, total = page_rows(
             conn, stmt, request=request, key=key, searched=searched, sorts=sorts
         )

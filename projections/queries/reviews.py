@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -105,8 +105,9 @@ def review_page(
     unit: str | None = None,
     subtree: bool = True,
     as_of: datetime | None = None,
+    within: Collection[str] | None = None,
 ) -> Page[ReviewView]:
-    """Return one page of the management reviews: searched in their numbers.
+    """Return one page (of the units `within`, None: every unit) of the management reviews: searched in their numbers.
 
     Raises:
         RegisterRequestError: the request names an unknown sort key.
@@ -121,6 +122,7 @@ def review_page(
         unit=unit,
         subtree=subtree,
         as_of=as_of,
+        within=within,
         filters=(),
         key=(c.review_id,),
         searched=(c.review_id,),

@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 import gc
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -128,8 +128,10 @@ def build_report(
     *,
     as_of: datetime,
     unit: str | None = None,
+    within: Collection[str] | None = None,
 ) -> StatusReport:
-    """Build the QMS status report of `unit`'s subtree (None: all) as known at `as_of`.
+    """Build the QMS status report of `unit`'s subtree (None: all) as known at `as_of`,
+    limited to the units `within` when given (what the reader may see).
 
     `engine` holds the read models (they may be a replay of a ledger prefix); `ledger`
     gives n(T), the root and the checkpoint (or, for a size no key in force can sign
@@ -158,6 +160,9 @@ def build_report(
             if unit not in current:
                 raise _unknown_unit(unit, current)
         scope = unit_scope(conn, n, unit, True)
+        if within is not None:
+            every = {u.code for u in known} if scope is None else scope
+            scope = every & set(within)
         unit_codes = sorted(u.code for u in known if scope is None or u.code in scope)
         doc_total, by_status, overdue_docs = document_facts(conn, n, scope, today)
         finding_section = finding_facts(conn, n, scope, today)

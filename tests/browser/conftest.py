@@ -261,19 +261,25 @@ def page_in(
 ) -> Iterator[PageFactory]:
     """Open pages in a new browser context per call: `page_in("en")`, `page_in("zh-CN")`.
 
-    `server=` opens them on another live server (`own_live_server`) than the shared one.
+    `server=` opens them on another live server (`own_live_server`) than the shared one;
+    `storage_state=` starts them with the cookies of an earlier context (signed in).
 
     Relative URLs go to the live server. A CSP violation that the test did not
     expect (`page_log.violations_expected`) fails it.
     """
     contexts: list[BrowserContext] = []
 
-    def open_page(locale: str = "zh-CN", server: LiveServer | None = None) -> Page:
+    def open_page(
+        locale: str = "zh-CN",
+        server: LiveServer | None = None,
+        storage_state: Any = None,
+    ) -> Page:
         context = browser.new_context(
             base_url=(server or live_server).url,
             locale=locale,
             timezone_id="Asia/Shanghai",
             viewport={"width": 1280, "height": 800},
+            storage_state=storage_state,
         )
         context.set_default_timeout(10_000)
         contexts.append(context)
@@ -308,14 +314,18 @@ Shot = Callable[..., Path]
 
 
 @pytest.fixture
-def shot(page: Page, output_dir: Path) -> Shot:
-    """`shot(name)` saves a full-page PNG of `page` (or `of=`) as NN-name.png."""
+def shot(request: pytest.FixtureRequest, output_dir: Path) -> Shot:
+    """`shot(name)` saves a full-page PNG of `page` (or `of=`) as NN-name.png.
+
+    `page` is opened only for a shot without `of=`.
+    """
     taken: list[Path] = []
 
     def take(name: str, of: Page | None = None) -> Path:
         slug = re.sub(r"[^\w.-]+", "-", name).strip("-")
         path = output_dir / f"{len(taken) + 1:02d}-{slug}.png"
-        (of or page).screenshot(path=str(path), full_page=True)
+        shown = of if of is not None else request.getfixturevalue("page")
+        shown.screenshot(path=str(path), full_page=True)
         taken.append(path)
         return path
 

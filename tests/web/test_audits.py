@@ -3,6 +3,8 @@ signed report, closing and cancelling with a reason."""
 
 from __future__ import annotations
 
+import io
+import re
 from datetime import date
 
 import pytest
@@ -107,10 +109,52 @@ def test_planning_an_audit_records_it(
     before = people_store.size()
     data["command_id"] = "1" * 32
     data["audit_id"] = "IA-10"
-    data["lead_auditor"] = "dave"  # belongs to the audited unit
+    data["lead_auditor"] = "lars"  # an auditor, but of the audited unit
     refused = client.post("/audits/new", data=data)
     assert refused.status_code == 422
     assert refused.get_data(as_text=True).count("may not audit it") == 2
+    assert people_store.size() == before
+
+
+def test_the_lead_auditor_is_picked_from_the_auditors(
+    client: FlaskClient, people_store: EventStore
+) -> None:
+    english(client)
+    sign_in(client, "carol")
+    page = client.get("/audits/new")
+    offered = re.search(
+        r'<select[^>]*name="lead_auditor".*?</select>',
+        page.get_data(as_text=True),
+        re.S,
+    )
+    assert offered
+    assert re.findall(r'value="([^"]*)"', offered.group(0)) == [
+        "",
+        "carol",
+        "erin",
+        "lars",
+    ]
+    data = form_data(
+        page,
+        audit_id="IA-9",
+        programme="2026",
+        unit="B1",
+        scope="records",
+        criteria="7.5",
+        lead_auditor="dave",  # not an auditor: not offered
+        planned_start="2026-02-01",
+        planned_end="2026-02-03",
+    )
+    before = people_store.size()
+    refused = client.post("/audits/new", data=data)
+    assert refused.status_code == 422
+    text = refused.get_data(as_text=True)
+    assert 'id="lead_auditor-error"' in text
+    assert "Choose one of the people offered" in text
+    data["unit"] = "B9"
+    assert "Choose one of the units offered" in client.post(
+        "/audits/new", data=data
+    ).get_data(as_text=True)
     assert people_store.size() == before
 
 
@@ -251,3 +295,47 @@ def test_the_report_is_reviewed_then_signed_with_its_digest(
     assert client.post("/audits/IA-1/report", data=data).status_code == 302
     signed = people_store.read_stream("audit/IA-1")[-1]
     assert signed.data["esig"]["subject_sha256"] == found.group(1)  # type: ignore[index]
+
+
+def test_a_finding_names_an_audit_picked_from_the_units_audits(
+    client: FlaskClient, service: Service, people_store: EventStore
+) -> None:
+    plan(service, "IA-1", "B1")
+    plan(service, "IA-2", "B2")
+    english(client)
+    sign_in(client, "carol")
+    page = client.get("/findings/new?audit=IA-1&unit=B1")
+    offered = re.search(
+        r'<select[^>]*name="audit".*?</select>', page.get_data(as_text=True), re.S
+    )
+    assert offered
+    assert sorted(re.findall(r'value="([^"]*)"', offered.group(0))) == [
+        "",
+        "IA-1",
+        "IA-2",
+    ]
+    assert re.search(r'<option selected value="IA-1">', offered.group(0))
+
+    def raised(audit: str) -> str:
+        data = form_data(
+            page,
+            finding_id="F-9",
+            unit="B1",
+            source="internal_audit",
+            classification="minor",
+            clause="7.5.3",
+            description="records not signed",
+            due_on="2026-03-31",
+            audit=audit,
+            evidence=(io.BytesIO(b"scan"), "scan.pdf"),
+        )
+        sent = client.post(
+            "/findings/new", data=data, content_type="multipart/form-data"
+        )
+        assert sent.status_code == 422
+        return sent.get_data(as_text=True)
+
+    before = people_store.size()
+    assert "Choose an audit of unit B1" in raised("IA-2")
+    assert "Choose one of the audits offered" in raised("IA-99")
+    assert people_store.size() == before

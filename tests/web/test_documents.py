@@ -297,20 +297,30 @@ def test_a_review_without_the_approver_role_is_forbidden(
     assert types(people_store)[-1] == "document.submitted"
 
 
-def test_another_units_author_may_not_change_the_document(
+def test_another_units_document_is_not_there_for_its_author(
     client: FlaskClient, service: Service, people_store: EventStore
 ) -> None:
     service.handle(draft(service.store, "QP-07"), "alice")
     sign_in(client, "zoe")
-    assert "/documents/QP-07/update" not in text(client.get("/documents/QP-07"))
-    assert client.get("/documents/QP-07/update").status_code == 403
-    page = client.get("/documents/QP-07")
+    page = client.get("/documents/new")
+    assert client.get("/documents/QP-07").status_code == 404
+    assert client.get("/documents/QP-07/update").status_code == 404
+    assert client.get("/documents/QP-07/revisions/A/file").status_code == 404
     response = client.post(
         "/documents/QP-07/update",
         data=form_of(page, command_id=uuid.uuid4().hex, version="1", title="Taken"),
     )
-    assert response.status_code == 403
+    assert response.status_code == 404
     assert types(people_store) == ["document.drafted"]
+
+
+def test_a_reader_of_the_unit_who_may_not_act_is_refused(
+    client: FlaskClient, service: Service, people_store: EventStore
+) -> None:
+    service.handle(draft(service.store, "QP-07"), "alice")
+    sign_in(client, "vic")
+    assert "/documents/QP-07/update" not in text(client.get("/documents/QP-07"))
+    assert client.get("/documents/QP-07/update").status_code == 403
 
 
 def test_an_unknown_document_is_not_found(client: FlaskClient) -> None:
@@ -437,6 +447,42 @@ def test_the_document_page_as_it_stood_shows_no_forms(
     assert "banner-as-of" in shown
 
 
+def test_an_action_page_as_it_stood_shows_the_document_then_and_no_form(
+    client: FlaskClient, service: Service, people_store: EventStore, clock: FixedClock
+) -> None:
+    service.handle(draft(service.store, "QP-07", text="first"), "alice")
+    clock.advance(days=1)
+    service.handle(d.UpdateDocumentDraft(doc_id="QP-07", title="Later title"), "alice")
+    service.handle(d.SubmitDocument(doc_id="QP-07"), "alice")
+    sign_in(client, "bob")
+    form_tag = 'action="/documents/QP-07/review"'
+    assert form_tag in text(client.get("/documents/QP-07/review"))
+    past = client.get("/documents/QP-07/review?as_of=2026-01-05")
+    shown = text(past)
+    assert past.status_code == 200
+    assert "banner-as-of" in shown
+    assert "Control of records" in shown
+    assert "Later title" not in shown
+    assert "草稿" in shown  # the revision was a draft then
+    assert form_tag not in shown
+    assert "/documents/QP-07?as_of=2026-01-05" in shown
+    wrong = client.get("/documents/QP-07/review?as_of=yesterday")
+    assert wrong.status_code == 400
+    assert form_tag not in text(wrong)
+    assert 'id="as_of-error"' in text(wrong)
+    before = people_store.size()
+    page = client.get("/documents/QP-07/review")
+    sent = client.post(
+        "/documents/QP-07/review?as_of=2026-01-05",
+        data=form_of(page, outcome="endorsed", comment="fine"),
+    )
+    assert sent.status_code == 400
+    assert people_store.size() == before
+    assert client.get("/documents/QP-07/review?as_of=2026-01-01").status_code == 404
+    file_then = client.get("/documents/QP-07/revisions/A/file?as_of=2026-01-05")
+    assert file_then.get_data() == b"first"
+
+
 def test_the_open_tasks_list_revisions_waiting_for_the_approver(
     client: FlaskClient, service: Service
 ) -> None:
@@ -489,7 +535,7 @@ def _ids(page: TestResponse) -> list[str]:
 def test_the_register_filters_by_unit_status_and_words(
     client: FlaskClient, register: Service
 ) -> None:
-    sign_in(client, "vic")
+    sign_in(client, "root")
     assert len(_ids(client.get("/documents"))) == 8
     assert _ids(client.get("/documents?unit=B2")) == ["WI-20"]
     assert _ids(client.get("/documents?status=submitted")) == ["QP-07"]
@@ -497,10 +543,24 @@ def test_the_register_filters_by_unit_status_and_words(
     assert "共 8 份文件" in text(client.get("/documents"))
 
 
+def test_the_register_and_its_export_hold_only_the_readers_units(
+    client: FlaskClient, register: Service
+) -> None:
+    sign_in(client, "vic")
+    assert len(_ids(client.get("/documents"))) == 7
+    assert "WI-20" not in text(client.get("/documents?format=csv"))
+    assert _ids(client.get("/documents?unit=B2")) == []
+    sign_in(client, "zoe")
+    assert _ids(client.get("/documents")) == ["WI-20"]
+    assert "QP-01" not in text(client.get("/documents?format=csv"))
+    sign_in(client, "hank")  # a manager of headquarters: the bureaus below too
+    assert len(_ids(client.get("/documents"))) == 8
+
+
 def test_the_register_sorts_and_pages(
     client: FlaskClient, register: Service, web_app: Flask
 ) -> None:
-    sign_in(client, "vic")
+    sign_in(client, "root")
     by_title = _ids(client.get("/documents?sort=title&unit=B1"))
     assert by_title[0] == "QP-07"  # "Procedure 1"
     assert _ids(client.get("/documents?sort=id&desc=1"))[0] == "WI-20"
@@ -577,7 +637,7 @@ def test_the_register_and_signing_page_read_in_english(
     client.get("/language?lang=en&next=/documents")
     page = text(client.get("/documents?unit=HQ"))
     assert "Controlled documents" in page
-    assert "8 documents" in page
+    assert "7 documents" in page  # B1's: B2's instruction is not bob's to read
     signing = text(client.get("/documents/QP-07/approve"))
     assert "Electronic signature: approve QP-07 revision A" in signing
     assert "Approval" in signing

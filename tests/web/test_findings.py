@@ -276,6 +276,37 @@ def test_the_owner_sees_and_takes_the_steps_open_to_them(
     assert events(people_store, "finding/F-1")[-1] == "finding.contained"
 
 
+def test_an_actions_owner_is_picked_from_the_owners_of_the_unit(
+    client: FlaskClient, service: Service, people_store: EventStore
+) -> None:
+    raise_finding(service, people_store)
+    service.handle(f.ContainFinding(finding_id="F-1", action="stop"), "dave")
+    service.handle(f.AnalyseCause(finding_id="F-1", cause="c", method="m"), "dave")
+    english(client)
+    sign_in(client, "mia")
+    page = client.get("/findings/F-1")
+    offered = re.search(
+        r'<select[^>]*name="actions-0-owner".*?</select>',
+        page.get_data(as_text=True),
+        re.S,
+    )
+    assert offered
+    assert re.findall(r'value="([^"]*)"', offered.group(0)) == ["", "dave"]
+    before = people_store.size()
+    data = form_data(
+        page,
+        **{
+            "actions-0-description": "train the clerks",
+            "actions-0-owner": "zoe",  # of another unit, and no owner
+            "actions-0-due_on": "2026-02-01",
+        },
+    )
+    sent = client.post("/findings/F-1/plan", data=data)
+    assert sent.status_code == 422
+    assert "Choose one of the people offered" in sent.get_data(as_text=True)
+    assert people_store.size() == before
+
+
 def test_planning_several_actions_and_completing_one_with_evidence(
     client: FlaskClient, service: Service, people_store: EventStore
 ) -> None:
@@ -336,7 +367,7 @@ def test_a_half_filled_action_row_is_refused(
     )
     assert sent.status_code == 422
     text = sent.get_data(as_text=True)
-    assert "Enter the user ID of the action" in text
+    assert "Choose the owner" in text
     assert people_store.size() == before
 
 
@@ -447,7 +478,8 @@ def test_the_history_lists_every_event_with_its_position(
     ):
         assert name in text
     last = people_store.read_stream("finding/F-1")[-1]
-    assert f'<td class="number">{last.seq}</td>' in text
+    assert f'<td class="number">{last.seq}<br>' in text
+    assert f'href="/ledger/proof/{last.seq}" download>Proof<' in text
 
 
 def test_as_of_shows_the_earlier_state_without_forms(

@@ -134,7 +134,7 @@ def test_define_service_rule_beside_field(
     text = answer.get_data(as_text=True)
     assert answer.status_code == 422
     assert 'id="owner-error"' in text
-    assert "nobody 不是已登记的用户" in text
+    assert "请从列出的人员中选择" in text  # "nobody" was not offered
     assert people_store.size() == before
 
 
@@ -156,7 +156,7 @@ def test_define_needs_manager(client: FlaskClient, people_store: EventStore) -> 
     assert "/indicators/new" not in page.get_data(as_text=True)
 
 
-def test_define_in_other_unit_is_403(
+def test_define_in_a_unit_not_offered_is_the_fields_error(
     client: FlaskClient, people_store: EventStore
 ) -> None:
     sign_in(client, "mia")
@@ -164,7 +164,41 @@ def test_define_in_other_unit_is_403(
     answer, _ = post_form(
         client, "/indicators/new", {**DEFINE, "unit": "B2", "owner": "zoe"}
     )
-    assert answer.status_code == 403
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 422
+    assert 'id="unit-error"' in text
+    assert "请从列出的单位中选择" in text
+    assert people_store.size() == before
+
+
+def test_define_offers_the_units_and_owners_the_manager_may_pick(
+    client: FlaskClient, people_store: EventStore
+) -> None:
+    sign_in(client, "mia")  # manager of B1
+    page = client.get("/indicators/new").get_data(as_text=True)
+    units = re.search(r'<select[^>]*name="unit".*?</select>', page, re.S)
+    owners = re.search(r'<select[^>]*name="owner".*?</select>', page, re.S)
+    assert units
+    assert owners
+    assert re.findall(r'value="([^"]*)"', units.group(0)) == ["B1"]
+    assert re.findall(r'value="([^"]*)"', owners.group(0)) == ["", "dave"]
+    sign_in(client, "hank")  # manager of headquarters: the bureaus too
+    page = client.get("/indicators/new").get_data(as_text=True)
+    units = re.search(r'<select[^>]*name="unit".*?</select>', page, re.S)
+    owners = re.search(r'<select[^>]*name="owner".*?</select>', page, re.S)
+    assert units
+    assert owners
+    assert re.findall(r'value="([^"]*)"', units.group(0)) == ["B1", "B2", "HQ"]
+    # dave is the one person with the owner role (B1); zoe has none
+    assert re.findall(r'value="([^"]*)"', owners.group(0)) == ["", "dave"]
+    before = people_store.size()
+    answer, _ = post_form(
+        client, "/indicators/new", {**DEFINE, "unit": "B2", "owner": "dave"}
+    )
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 422
+    assert 'id="owner-error"' in text
+    assert "B2" in text.split('id="owner-error"')[1].split("</p>")[0]
     assert people_store.size() == before
 
 
@@ -313,7 +347,7 @@ def test_stale_version_is_409(
     assert people_store.size() == before
 
 
-def test_other_unit_manager_gets_403(
+def test_another_units_indicator_is_not_there_for_a_manager(
     client: FlaskClient, kpi: str, service: Service, people_store: EventStore
 ) -> None:
     sign_in(client, "mia")  # manager of B1: B2's indicators are not hers
@@ -334,12 +368,11 @@ def test_other_unit_manager_gets_403(
         ),
         "hank",
     )
-    assert client.get("/indicators/KPI-3/retire").status_code == 403
-    text = client.get("/indicators/KPI-3").get_data(as_text=True)
-    assert "/indicators/KPI-3/retire" not in text
+    assert client.get("/indicators/KPI-3/retire").status_code == 404
+    assert client.get("/indicators/KPI-3").status_code == 404
     before = people_store.size()
     sent["version"] = "1"
-    assert client.post("/indicators/KPI-3/retire", data=sent).status_code == 403
+    assert client.post("/indicators/KPI-3/retire", data=sent).status_code == 404
     assert people_store.size() == before
 
 
@@ -366,7 +399,11 @@ def test_register_search_sort_csv(
         ),
         "hank",
     )
-    sign_in(client, "vic")
+    sign_in(client, "vic")  # a viewer of B1 reads B1's indicators only
+    text = client.get("/indicators").get_data(as_text=True)
+    assert "KPI-1" in text
+    assert "KPI-2" not in text
+    sign_in(client, "hank")
     text = client.get("/indicators").get_data(as_text=True)
     assert "KPI-1" in text
     assert "KPI-2" in text

@@ -89,3 +89,66 @@ def test_manager_offered_a_review_of_the_report(client: FlaskClient, kpi: str) -
     sign_in(client, "mia")
     text = client.get("/reports/status?unit=B1").get_data(as_text=True)
     assert "/reviews/new?unit=B1&amp;report_as_of=" in text
+
+
+def _b2_indicator(service: Service) -> None:
+    service.handle(
+        ind.DefineIndicator(
+            indicator_id="KPI-2",
+            unit="B2",
+            owner="zoe",
+            name="Audit days",
+            measure="d",
+            direction="lower_is_better",
+            target="10",
+            frequency="quarterly",
+            method="count",
+            effective_from="2025-Q1",
+        ),
+        "hank",
+    )
+
+
+def test_the_report_of_a_subtree_holds_what_the_reader_may_see(
+    client: FlaskClient, kpi: str, service: Service
+) -> None:
+    _b2_indicator(service)
+    sign_in(client, "hank")  # manager of headquarters: every unit below
+    text = client.get("/reports/status?subtree=HQ").get_data(as_text=True)
+    assert "HQ 质量管理体系状况报告" in text
+    assert "B1, B2, HQ" in text
+    assert "KPI-1" in text
+    assert "KPI-2" in text
+    text = client.get("/reports/status?subtree=B2").get_data(as_text=True)
+    assert "KPI-2" in text
+    assert "KPI-1" not in text
+    sign_in(client, "cert")  # of headquarters, certifier of B1: not B2
+    text = client.get("/reports/status?subtree=HQ").get_data(as_text=True)
+    assert "B1, HQ" in text
+    assert "KPI-2" not in text
+    sign_in(client, "vic")  # a viewer of B1 sees B1 in headquarters' subtree
+    data = client.get("/reports/status?subtree=HQ&format=json").get_json()
+    assert data["unit"] == "HQ"
+    assert data["units"] == ["B1"]
+    assert [i["indicator_id"] for i in data["indicators"]] == ["KPI-1"]
+    assert client.get("/reports/status?subtree=B2").status_code == 404
+
+
+def test_a_subtree_no_unit_has_is_refused_by_name(
+    client: FlaskClient, kpi: str
+) -> None:
+    sign_in(client, "hank")
+    answer = client.get("/reports/status?subtree=NOPE")
+    assert answer.status_code == 400
+    assert "NOPE" in answer.get_data(as_text=True)
+
+
+def test_a_report_limited_to_what_the_reader_sees_is_not_offered_for_review(
+    client: FlaskClient, kpi: str
+) -> None:
+    sign_in(client, "mia")  # manager of B1: of headquarters' subtree, B1 only
+    text = client.get("/reports/status?subtree=HQ").get_data(as_text=True)
+    assert "HQ 质量管理体系状况报告" in text
+    assert "/reviews/new" not in text
+    text = client.get("/reports/status?subtree=B1").get_data(as_text=True)
+    assert "/reviews/new?unit=B1" in text

@@ -113,7 +113,8 @@ def test_hold_review_roles_and_csrf(
     before = people_store.size()
     assert client.post("/reviews/new", data=data).status_code == 400
     answer, _ = post_form(client, "/reviews/new", {**REVIEW, "unit": "B2"})
-    assert answer.status_code == 403
+    assert answer.status_code == 422  # B2 is not offered to the manager of B1
+    assert 'id="unit-error"' in answer.get_data(as_text=True)
     assert people_store.size() == before
 
 
@@ -145,7 +146,10 @@ def test_register_search_sort_csv_as_of(
             ),
             "hank",
         )
-    sign_in(client, "vic")
+    sign_in(client, "vic")  # a viewer of B1 reads B1's reviews only
+    assert "MR-B" not in client.get("/reviews").get_data(as_text=True)
+    assert client.get("/reviews/MR-B").status_code == 404
+    sign_in(client, "hank")
     text = client.get("/reviews").get_data(as_text=True)
     assert text.index("MR-B") < text.index("MR-A")  # newest held first
     assert "MR-B" not in client.get("/reviews?q=MR-A").get_data(as_text=True)

@@ -47,9 +47,11 @@ from web import history_words as hw
 from web.as_of import AsOf, read_as_of
 from web.auth import SignedIn, login_required
 from web.commands import CommandForm, conflict_page, record
+from web.forms import RevokeTokenForm
 from web.i18n import ROLE_NAMES, locale_code
 from web.views import admin_actions as actions
 from web.views import admin_forms as forms
+from web.views.admin_tokens import tokens_of
 from web.wiring import current_wiring
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -551,6 +553,9 @@ def user(user_id: str) -> ResponseReturnValue:
         if reading.as_of is None
         else (),
         history=_history(f"user/{user_id}", reading),
+        tokens=tokens_of(user_id),
+        revoke_form=RevokeTokenForm(),
+        now=current_wiring().clock.now().timestamp(),
     )
 
 

@@ -10,7 +10,14 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from web.commands import CommandForm
 from web.forms import DayField
@@ -18,7 +25,6 @@ from web.forms import DayField
 DECIMAL = r"-?[0-9]+(\.[0-9]+)?"
 PERIOD = r"[0-9]{4}(-(0[1-9]|1[0-2]|Q[1-4]))?"
 RECORD_ID = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
-UNIT = r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}"
 MOMENT = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z"
 
 _PERIOD_HINT = _l("Month 2026-03, quarter 2026-Q1 or year 2026, as the frequency says")
@@ -59,18 +65,19 @@ class DefineIndicatorForm(CommandForm):
         ],
         description=_l("Such as KPI-07"),
     )
-    unit = StringField(
+    unit = SelectField(
         _l("Unit"),
-        validators=[
-            DataRequired(message=_l("Enter the unit code")),
-            Regexp(UNIT, message=_l("Enter a unit code such as B1")),
-        ],
-        description=_l("The code of the unit the objective belongs to, such as B1"),
+        validators=[DataRequired(message=_l("Choose the unit"))],
+        invalid_choice_message=_l("Choose one of the units offered"),
+        description=_l("The unit the objective belongs to"),
     )
-    owner = StringField(
+    owner = SelectField(
         _l("Owner"),
-        validators=[DataRequired(message=_l("Enter the user ID of the owner"))],
-        description=_l("The user ID of the person who records the measurements"),
+        validators=[DataRequired(message=_l("Choose the owner"))],
+        invalid_choice_message=_l("Choose one of the people offered"),
+        description=_l(
+            "The person who records the measurements: the owners of your units"
+        ),
     )
     name = StringField(
         _l("Indicator name"),
@@ -115,6 +122,19 @@ class DefineIndicatorForm(CommandForm):
         validators=_period(_l("Enter the first period the indicator applies to")),
         description=_PERIOD_HINT,
     )
+    # the owners each unit offered has (set by the view with the choices)
+    owners_of: dict[str, set[str]] | None = None
+
+    def validate_owner(self, field: SelectField) -> None:
+        """The owner must be an owner of the unit chosen."""
+        owners = (self.owners_of or {}).get(str(self.unit.data), set())
+        if self.owners_of is not None and field.data not in owners:
+            raise ValidationError(
+                _l(
+                    "Choose a person who is an owner in unit %(unit)s",
+                    unit=self.unit.data,
+                )
+            )
 
 
 class ChangeTargetForm(CommandForm):
@@ -191,12 +211,10 @@ class ReviewForm(CommandForm):
         ],
         description=_l("Such as MR-2026"),
     )
-    unit = StringField(
+    unit = SelectField(
         _l("Unit"),
-        validators=[
-            DataRequired(message=_l("Enter the unit code")),
-            Regexp(UNIT, message=_l("Enter a unit code such as B1")),
-        ],
+        validators=[DataRequired(message=_l("Choose the unit"))],
+        invalid_choice_message=_l("Choose one of the units offered"),
     )
     held_on = DayField(
         _l("Held on"),

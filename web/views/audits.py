@@ -24,6 +24,8 @@ from projections.errors import RecordNotFoundError
 from web.as_of import AsOf, read_as_of
 from web.auth import login_required
 from web.commands import CommandForm, conflict_page, record, signing_stage
+from web.picks import people_picks
+from web.reading import read_scope, require_unit
 from web.views import audits_forms as af
 from web.views.findings import (
     STATUS_NAMES,
@@ -40,7 +42,6 @@ from web.views.findings_actions import (
     may_plan_audit,
     may_raise,
     readable_units,
-    register_scope,
     units_covered,
 )
 from web.views.findings_forms import parse_day
@@ -76,18 +77,18 @@ def register() -> ResponseReturnValue:
         errors["programme"] = _("Enter the year as four digits")
         programme = ""
     store = current_wiring().store
-    scope, scope_subtree = register_scope(who)
     page = q.audit_page(
         store.engine,
         store,
         wanted,
-        unit=unit or scope,
-        subtree=True if unit else scope_subtree,
+        unit=unit or None,
+        subtree=True,
+        within=read_scope(who).within,
         programme=programme or None,
         status=status or None,
         as_of=as_of.moment if as_of else None,
     )
-    items = [item for item in page.items if item.unit in readable]
+    items = list(page.items)
     if request.args.get("format") == "csv" and not errors:
         return csv_response(
             "audits",
@@ -148,9 +149,12 @@ def new() -> ResponseReturnValue:
     if not may_plan_audit(who):
         abort(403)
     form = af.PlanAuditForm()
-    form.unit.choices = [
-        SelectChoice(code, name)
-        for code, name in unit_choices(units_covered(who, ("auditor",)))
+    units = units_covered(who, ("auditor",))
+    form.unit.choices = [SelectChoice(code, name) for code, name in unit_choices(units)]
+    auditors, auditors_of = people_picks("auditor", units)
+    form.lead_auditor.choices = [
+        SelectChoice("", _("Choose the lead auditor")),
+        *auditors,
     ]
     if request.method == "GET":
         form.stamp(0)
@@ -160,6 +164,14 @@ def new() -> ResponseReturnValue:
     if not form.validate_on_submit():
         if form.command_id.errors or form.version.errors or form.csrf_token.errors:
             abort(400)
+        return _plan_page(form, [], 422)
+    if str(form.lead_auditor.data) not in auditors_of.get(str(form.unit.data), set()):
+        form.lead_auditor.errors = [
+            _(
+                "Choose a person who is an auditor for unit %(unit)s",
+                unit=form.unit.data,
+            )
+        ]
         return _plan_page(form, [], 422)
     audit_id = str(form.audit_id.data).strip()
     outcome = record(
@@ -194,8 +206,7 @@ def _load(audit_id: str, as_of: AsOf | None = None) -> q.AuditView:
         )
     except RecordNotFoundError:
         abort(404)
-    if found.unit not in readable_units(person()):
-        abort(404)
+    require_unit(person(), found.unit)
     return found
 
 

@@ -33,7 +33,9 @@ class PlanAuditForm(CommandForm):
         ],
     )
     unit = SelectField(
-        _l("Audited unit"), validators=[DataRequired(message=_l("Choose the unit"))]
+        _l("Audited unit"),
+        validators=[DataRequired(message=_l("Choose the unit"))],
+        invalid_choice_message=_l("Choose one of the units offered"),
     )
     scope = TextAreaField(
         _l("Scope"),
@@ -49,9 +51,11 @@ class PlanAuditForm(CommandForm):
         ),
         validators=[DataRequired(message=_l("Name at least one criterion"))],
     )
-    lead_auditor = StringField(
-        _l("Lead auditor (user ID)"),
-        validators=[DataRequired(message=_l("Enter the lead auditor's user ID"))],
+    lead_auditor = SelectField(
+        _l("Lead auditor"),
+        validators=[DataRequired(message=_l("Choose the lead auditor"))],
+        invalid_choice_message=_l("Choose one of the people offered"),
+        description=_l("The auditors of the units you plan audits for"),
     )
     team = StringField(
         _l("Audit team (user IDs)"),

@@ -63,6 +63,7 @@ from web.forms_documents import (
     UpdateForm,
     WithdrawForm,
 )
+from web.reading import read_scope, require_document
 from web.views.documents_actions import (
     allowed_actions,
     latest,
@@ -213,6 +214,7 @@ def register() -> ResponseReturnValue:
     filters, errors = _filters()
     store = current_wiring().store
     csv_export = request.args.get("format") == "csv"
+    reader = read_scope(_person())
     page: q.Page[q.DocumentView] | None = None
     if not errors and not as_of_error:
         try:
@@ -230,6 +232,8 @@ def register() -> ResponseReturnValue:
                 subtree=filters.subtree,
                 status=filters.status or None,
                 as_of=as_of.moment if as_of else None,
+                within=reader.within,
+                effective_from=reader.above,
             )
         except RegisterRequestError as exc:
             errors[exc.field] = exc.message
@@ -266,13 +270,16 @@ def _stream(doc_id: str) -> str:
 
 
 def _document(doc_id: str, as_of: AsOf | None = None) -> q.DocumentView:
+    """The document as it stands (or stood); 404 when the person may not read it."""
     store = current_wiring().store
     try:
-        return q.document(
+        doc = q.document(
             store.engine, store, doc_id, as_of=as_of.moment if as_of else None
         )
     except RecordNotFoundError:
         abort(404)
+    require_document(_person(), doc)
+    return doc
 
 
 def _roles(person: SignedIn, unit: str) -> set[str]:
@@ -330,8 +337,11 @@ def show(doc_id: str) -> ResponseReturnValue:
 @bp.route("/<doc_id>/revisions/<revision>/file", methods=["GET"])
 @login_required
 def revision_file(doc_id: str, revision: str) -> ResponseReturnValue:
-    """The stored file of one revision, as it was uploaded."""
-    doc = _document(doc_id)
+    """The stored file of one revision, as it was uploaded (`?as_of=`: if it was then)."""
+    as_of, as_of_error = read_as_of()
+    if as_of_error:
+        abort(400)
+    doc = _document(doc_id, as_of)
     found = [r for r in doc.revisions if r.revision == revision]
     if not found or not found[0].content:
         abort(404)
@@ -595,8 +605,14 @@ ACTIONS: dict[str, _Action] = {
 
 
 def _action_page(
-    name: str, doc: q.DocumentView, form: CommandForm, general: list[str]
+    name: str,
+    doc: q.DocumentView,
+    form: CommandForm | None,
+    general: list[str],
+    as_of: AsOf | None = None,
+    as_of_error: str | None = None,
 ) -> str:
+    """The action's page: its form, or (read as of a moment) the document then."""
     person = _person()
     rev = latest(doc)
     digest = ""
@@ -614,6 +630,8 @@ def _action_page(
         digest=digest,
         signer_name=person.name,
         withdrawn=withdrawn_revision(doc) if name == "withdraw" else None,
+        as_of=as_of,
+        as_of_error=as_of_error,
         **_globals(),
     )
 
@@ -621,8 +639,19 @@ def _action_page(
 @bp.route("/<doc_id>/<any(" + ",".join(ACTIONS) + "):name>", methods=["GET", "POST"])
 @login_required
 def action(doc_id: str, name: str) -> ResponseReturnValue:
-    """One action on a document: its form (GET) or recording it (POST)."""
+    """One action on a document: its form (GET) or recording it (POST).
+
+    Read `?as_of=` a moment, the page shows the document as it stood then under
+    the banner, and no form: the past is read, never written.
+    """
     person = _person()
+    as_of, as_of_error = read_as_of()
+    if as_of is not None or as_of_error is not None:
+        then = _document(doc_id, as_of)
+        if as_of is None or request.method == "POST":
+            page = _action_page(name, then, None, [], as_of, as_of_error)
+            return page, 400
+        return _action_page(name, then, None, [], as_of)
     doc = _document(doc_id)
     store = current_wiring().store
     spec = ACTIONS[name]

@@ -46,13 +46,14 @@ from web import history_words as hw
 from web.as_of import AsOf, read_as_of
 from web.auth import SignedIn, login_required
 from web.commands import CommandForm, conflict_page, record, signing_stage
+from web.picks import audit_picks, people_picks
+from web.reading import read_scope, require_unit
 from web.views import findings_forms as ff
 from web.views.findings_actions import (
     FindingSteps,
     finding_steps,
     may_raise,
     readable_units,
-    register_scope,
     units_covered,
 )
 from web.views.me import add_task_section
@@ -245,18 +246,18 @@ def register() -> ResponseReturnValue:
     errors.update(filter_errors)
     store = current_wiring().store
     readable = readable_units(who)
-    scope, scope_subtree = register_scope(who)
     page = q.finding_page(
         store.engine,
         store,
         wanted,
-        unit=filters["unit"] or scope,
-        subtree=filters["subtree"] if filters["unit"] else scope_subtree,
+        unit=filters["unit"] or None,
+        subtree=filters["subtree"],
+        within=read_scope(who).within,
         open_only=filters["open_only"],
         classification=filters["classification"] or None,
         as_of=as_of.moment if as_of else None,
     )
-    items = [item for item in page.items if item.unit in readable]
+    items = list(page.items)
     if request.args.get("format") == "csv" and not errors:
         names = ff.classification_names()
         return csv_response(
@@ -337,10 +338,10 @@ def new() -> ResponseReturnValue:
     if not may_raise(who):
         abort(403)
     form = ff.RaiseFindingForm()
-    form.unit.choices = [
-        SelectChoice(code, name)
-        for code, name in unit_choices(units_covered(who, ("auditor", "manager")))
-    ]
+    units = units_covered(who, ("auditor", "manager"))
+    form.unit.choices = [SelectChoice(code, name) for code, name in unit_choices(units)]
+    audits, audit_units = audit_picks(units)
+    form.audit.choices = [SelectChoice("", _("None")), *audits]
     if request.method == "GET":
         form.stamp(0)
         audit = request.args.get("audit", "")
@@ -356,6 +357,10 @@ def new() -> ResponseReturnValue:
     upload = form.evidence.data
     if not isinstance(upload, FileStorage) or not upload.filename:
         form.evidence.errors = [_("Attach at least one file of evidence")]
+        valid = False
+    audit_unit = audit_units.get(str(form.audit.data or ""))
+    if audit_unit is not None and audit_unit != form.unit.data:
+        form.audit.errors = [_("Choose an audit of unit %(unit)s", unit=form.unit.data)]
         valid = False
     if not valid:
         return _raise_page(form, [], 422)
@@ -408,8 +413,7 @@ def _load(finding_id: str, as_of: AsOf | None = None) -> q.FindingView:
         )
     except RecordNotFoundError:
         abort(404)
-    if found.unit not in readable_units(person()):
-        abort(404)  # another unit's finding is not there for this person
+    require_unit(person(), found.unit)  # another unit's finding is not there
     return found
 
 
@@ -422,6 +426,16 @@ STEP_FORMS: Mapping[str, type[CommandForm]] = {
     "close": ff.CloseForm,
     "reopen": ff.ReopenForm,
 }
+
+
+def offer_owners(form: CommandForm, found: q.FindingView) -> None:
+    """Offer, in each action row of a plan, the people with the owner role for the
+    finding's unit."""
+    if not isinstance(form, ff.PlanForm):
+        return
+    owners, _by_unit = people_picks("owner", [found.unit])
+    for row in form.actions:
+        row.form.owner.choices = [SelectChoice("", _("Choose the owner")), *owners]
 
 
 def _show(
@@ -450,6 +464,7 @@ def _show(
             form.stamp(version)
             if name == "change_due":
                 form.due_on.data = found.due_on
+            offer_owners(form, found)
             forms[name] = form
     complete_forms: dict[str, CommandForm] = {}
     for action_id in steps.complete:
@@ -574,6 +589,7 @@ def take_step(finding_id: str, step: str) -> ResponseReturnValue:
         form: CommandForm = ff.CompleteForm(prefix=prefix)
     else:
         form = STEP_FORMS[step]()
+        offer_owners(form, found)
     if not form.validate_on_submit():
         if form.command_id.errors or form.version.errors or form.csrf_token.errors:
             abort(400)

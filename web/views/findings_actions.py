@@ -16,6 +16,7 @@ from ledger.domain import findings as f
 from ledger.domain.permissions import COMMAND_ROLES, SUBTREE_ROLES
 from projections import queries as q
 from web.auth import SignedIn
+from web.reading import read_scope
 from web.wiring import current_wiring
 
 OPEN_STATUSES = (
@@ -44,8 +45,8 @@ def units_covered(person: SignedIn, roles: Iterable[str] | None = None) -> set[s
 
 
 def readable_units(person: SignedIn) -> set[str]:
-    """Return the units whose findings and audits `person` may read."""
-    return units_covered(person) | {person.unit}
+    """Return the units whose findings and audits `person` may read (web.reading)."""
+    return set(read_scope(person).units)
 
 
 def may(person: SignedIn, command: type[Command], unit: str) -> bool:
@@ -154,21 +155,3 @@ def audit_steps(person: SignedIn, audit: q.AuditView) -> AuditSteps:
 def may_plan_audit(person: SignedIn) -> bool:
     """Whether `person` may plan an audit of some unit."""
     return bool(units_covered(person, COMMAND_ROLES[a.PlanAudit]))
-
-
-def register_scope(person: SignedIn) -> tuple[str | None, bool]:
-    """The unit (and whether its subtree) that is what `person` may read, for a register
-    without a unit filter: None when they read every unit, or when no one unit
-    covers what they read (the rows are then filtered one by one).
-    """
-    store = current_wiring().store
-    readable = readable_units(person)
-    every = {u.code for u in q.unit_tree(store.engine, store)}
-    if every <= readable:
-        return None, True
-    for code in sorted({scope for _role, scope in person.roles} | {person.unit}):
-        if set(q.unit_subtree(store.engine, store, code)) == readable:
-            return code, True
-        if {code} == readable:
-            return code, False
-    return None, True

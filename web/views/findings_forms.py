@@ -96,14 +96,17 @@ class RaiseFindingForm(CommandForm):
         ],
     )
     unit = SelectField(
-        _l("Unit"), validators=[DataRequired(message=_l("Choose the unit"))]
+        _l("Unit"),
+        validators=[DataRequired(message=_l("Choose the unit"))],
+        invalid_choice_message=_l("Choose one of the units offered"),
     )
     source = SelectField(_l("Source"), choices=source_choices)
     classification = SelectField(_l("Classification"), choices=classification_choices)
-    audit = StringField(
-        _l("Audit number"),
+    audit = SelectField(
+        _l("Audit"),
         description=_l("Needed when the finding comes from an internal audit"),
-        validators=[Optional(), Length(max=40)],
+        validators=[Optional()],
+        invalid_choice_message=_l("Choose one of the audits offered"),
     )
     clause = StringField(
         _l("ISO 9001 clause"),
@@ -169,7 +172,12 @@ class ActionRow(Form):  # type: ignore[misc]  # wtforms has no type hints
     description = StringField(
         _l("Action"), validators=[Optional(), Length(max=TEXT_MAX)]
     )
-    owner = StringField(_l("Owner (user ID)"), validators=[Optional(), Length(max=40)])
+    owner = SelectField(
+        _l("Owner"),
+        validators=[Optional()],
+        choices=[SelectChoice("", "")],
+        invalid_choice_message=_l("Choose one of the people offered"),
+    )
     due_on = StringField(
         _l("Due date"),
         description=DAY_HINT,
@@ -200,7 +208,7 @@ class PlanForm(CommandForm):
         for row in rows:
             for name, message in (
                 ("description", _l("Describe the action")),
-                ("owner", _l("Enter the user ID of the action's owner")),
+                ("owner", _l("Choose the owner")),
                 ("due_on", _l("Enter the due date")),
             ):
                 if not str(row[name].data or "").strip():

@@ -36,6 +36,8 @@ from web.as_of import read_as_of
 from web.auth import SignedIn, login_required
 from web.charts import ChartLabels, chart_points, trend_rows, trend_svg
 from web.commands import CommandForm, conflict_page, record
+from web.picks import people_picks, unit_picks
+from web.reading import read_scope, require_unit
 from web.views import area_actions as acts
 from web.views import area_forms as forms
 from web.wiring import current_wiring
@@ -117,6 +119,7 @@ def register() -> ResponseReturnValue:
     subtree = args.get("subtree", "1") != "0"
     status = args.get("status", "") or None
     wants_csv = args.get("format") == "csv"
+    within = read_scope(person()).within
     error: RegisterRequestError | None = None
     try:
         page_no = int(args.get("page", "1") or "1")
@@ -138,12 +141,19 @@ def register() -> ResponseReturnValue:
             subtree=subtree,
             status=status,
             as_of=moment,
+            within=within,
         )
     except RegisterRequestError as exc:
         error = exc
         req = q.PageRequest(per_page=PER_PAGE)
         page = q.indicator_page(
-            store.engine, store, req, unit=unit, subtree=subtree, as_of=moment
+            store.engine,
+            store,
+            req,
+            unit=unit,
+            subtree=subtree,
+            as_of=moment,
+            within=within,
         )
     if wants_csv and error is None:
         return _csv(page.items)
@@ -213,9 +223,11 @@ def _csv(items: tuple[q.IndicatorView, ...]) -> Response:
 def _load(indicator_id: str, moment: datetime | None = None) -> q.IndicatorView:
     store = current_wiring().store
     try:
-        return q.indicator(store.engine, store, indicator_id, as_of=moment)
+        found = q.indicator(store.engine, store, indicator_id, as_of=moment)
     except RecordNotFoundError:
         abort(404)
+    require_unit(person(), found.unit)  # another unit's indicator is not there
+    return found
 
 
 @bp.route("/<indicator_id>", methods=["GET"])
@@ -308,6 +320,10 @@ def define() -> ResponseReturnValue:
     if request.method == "GET" and not acts.may_define_indicator(person().roles):
         abort(403)
     form = forms.DefineIndicatorForm()
+    units = acts.role_units(person().roles, "manager")
+    form.unit.choices = unit_picks(units)
+    owners, form.owners_of = people_picks("owner", units)
+    form.owner.choices = [SelectChoice("", _("Choose the owner")), *owners]
     if request.method == "GET" and not form.unit.data:
         form.unit.data = person().unit
     iid = str(form.indicator_id.data or "").strip()

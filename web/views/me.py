@@ -11,6 +11,7 @@ from collections.abc import Callable
 from flask import (
     Blueprint,
     Flask,
+    abort,
     current_app,
     flash,
     redirect,
@@ -24,8 +25,9 @@ from flask_login import current_user
 from werkzeug.exceptions import Forbidden
 
 from ledger.errors import ConcurrencyError, EventRejectedError, NotAuthorizedError
+from web.api.auth import current_tokens
 from web.auth import SignedIn, account_key, current_sessions, login_required
-from web.forms import PasswordChangeForm
+from web.forms import PasswordChangeForm, RevokeTokenForm, TokenForm
 from web.views.auth import start_session
 from web.wiring import current_wiring
 
@@ -77,14 +79,23 @@ def own_password_first() -> ResponseReturnValue | None:
     """Send a person who still has a temporary password to their own page."""
     if request.endpoint is None or request.endpoint in _BEFORE_OWN_PASSWORD:
         return None
+    if request.path.startswith("/api/"):
+        return None  # the API signs nobody in by cookie (web.api.auth)
     if isinstance(current_user, SignedIn) and current_user.must_change:
         flash(_("Choose your own password before you go on."), "info")
         return redirect(url_for("me.index"))
     return None
 
 
-def _page(form: PasswordChangeForm, status: int = 200) -> ResponseReturnValue:
+def _page(
+    form: PasswordChangeForm,
+    status: int = 200,
+    *,
+    token_form: TokenForm | None = None,
+    new_token: str | None = None,
+) -> ResponseReturnValue:
     person = _person()
+    tokens = current_tokens()
     must_change = person.must_change
     # Open tasks (documents to review, actions owned, measurements due) are
     # sections the areas that own those records add (add_task_section); until
@@ -96,6 +107,11 @@ def _page(form: PasswordChangeForm, status: int = 200) -> ResponseReturnValue:
             form=form,
             must_change=must_change,
             task_sections=_task_sections(person),
+            token_form=token_form or TokenForm(formdata=None),
+            revoke_form=RevokeTokenForm(),
+            tokens=tokens.of_user(person.user_id),
+            now=current_wiring().clock.now().timestamp(),
+            new_token=new_token,
         ),
         status,
     )
@@ -149,4 +165,36 @@ def change_password() -> ResponseReturnValue:
     sessions.close_all(person.user_id)
     start_session(person.user_id)
     flash(_("Your password has been changed."), "success")
+    return redirect(url_for("me.index"))
+
+
+@bp.route("/tokens", methods=["POST"])
+@login_required
+def create_token() -> ResponseReturnValue:
+    """Make an API token of one's own; it is shown once, on the page this answers."""
+    person = _person()
+    form = TokenForm()
+    if not form.validate_on_submit():
+        return _page(PasswordChangeForm(formdata=None), 400, token_form=form)
+    token, _info = current_tokens().create(
+        person.user_id, str(form.name.data), int(form.days.data)
+    )
+    return _page(
+        PasswordChangeForm(formdata=None),
+        201,
+        token_form=TokenForm(formdata=None),
+        new_token=token,
+    )
+
+
+@bp.route("/tokens/<token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: str) -> ResponseReturnValue:
+    """Revoke one of one's own API tokens."""
+    person = _person()
+    if not RevokeTokenForm().validate_on_submit():
+        abort(400)
+    if not current_tokens().revoke(token_id, person.user_id, owner=person.user_id):
+        abort(404)
+    flash(_("The token is revoked."), "success")
     return redirect(url_for("me.index"))

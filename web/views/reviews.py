@@ -33,6 +33,8 @@ from projections.errors import RecordNotFoundError, RegisterRequestError
 from web.as_of import read_as_of
 from web.auth import login_required
 from web.commands import conflict_page, record
+from web.picks import unit_picks
+from web.reading import read_scope, require_unit
 from web.views import area_actions as acts
 from web.views.area_forms import ReviewForm
 from web.views.indicators import person, printed_name
@@ -55,6 +57,7 @@ def register() -> ResponseReturnValue:
     unit = args.get("unit", "").strip() or None
     subtree = args.get("subtree", "1") != "0"
     wants_csv = args.get("format") == "csv"
+    within = read_scope(person()).within
     error: RegisterRequestError | None = None
     try:
         page_no = int(args.get("page", "1") or "1")
@@ -69,13 +72,25 @@ def register() -> ResponseReturnValue:
             per_page=None if wants_csv else PER_PAGE,
         )
         page = q.review_page(
-            store.engine, store, req, unit=unit, subtree=subtree, as_of=moment
+            store.engine,
+            store,
+            req,
+            unit=unit,
+            subtree=subtree,
+            as_of=moment,
+            within=within,
         )
     except RegisterRequestError as exc:
         error = exc
         req = q.PageRequest(per_page=PER_PAGE)
         page = q.review_page(
-            store.engine, store, req, unit=unit, subtree=subtree, as_of=moment
+            store.engine,
+            store,
+            req,
+            unit=unit,
+            subtree=subtree,
+            as_of=moment,
+            within=within,
         )
     if wants_csv and error is None:
         out = io.StringIO()
@@ -142,6 +157,7 @@ def page(review_id: str) -> ResponseReturnValue:
         view = q.review(store.engine, store, review_id, as_of=moment)
     except RecordNotFoundError:
         abort(404)
+    require_unit(person(), view.unit)  # another unit's review is not there
     history = q.record_history(store.engine, store, f"review/{review_id}", as_of=moment)
     return render_template(
         "reviews/page.html",
@@ -198,6 +214,7 @@ def hold() -> ResponseReturnValue:
         abort(403)
     store = current_wiring().store
     form = ReviewForm()
+    form.unit.choices = unit_picks(acts.role_units(me.roles, "manager"))
     if request.method == "GET":
         form.unit.data = form.unit.data or request.args.get("unit", me.unit)
         form.report_as_of.data = request.args.get("report_as_of", "")
