@@ -10,20 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
-
-from flask import current_app
 
 from ledger.domain.permissions import SUBTREE_ROLES
 from projections import queries as q
+from web.i18n import local_date
 from web.wiring import current_wiring
 
 
 def agency_today(moment: datetime | None = None) -> date:
     """The agency-time date of `moment` (default: now by the ledger's clock)."""
-    moment = moment or current_wiring().clock.now()
-    zone = ZoneInfo(str(current_app.config["QMS_TIMEZONE"]))
-    return moment.astimezone(zone).date()
+    return local_date(moment or current_wiring().clock.now())
 
 
 def role_units(roles: tuple[tuple[str, str], ...], role: str) -> set[str]:

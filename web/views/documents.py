@@ -63,6 +63,7 @@ from web.forms_documents import (
     UpdateForm,
     WithdrawForm,
 )
+from web.i18n import local_date
 from web.reading import read_scope, require_document
 from web.views.documents_actions import (
     allowed_actions,
@@ -253,9 +254,9 @@ def register() -> ResponseReturnValue:
                 store.engine, store, as_of=as_of.moment if as_of else None
             ),
             may_draft=_may_draft(_person()) and as_of is None,
-            today=(as_of.moment if as_of else current_wiring().clock.now())
-            .date()
-            .isoformat(),
+            today=local_date(
+                as_of.moment if as_of else current_wiring().clock.now()
+            ).isoformat(),
             **_globals(),
         ),
         status,
@@ -701,7 +702,7 @@ def task_section(person: SignedIn) -> str | None:
     store = wiring.store
     try:
         tasks = q.open_tasks(
-            store.engine, store, person.user_id, today=wiring.clock.now().date()
+            store.engine, store, person.user_id, today=local_date(wiring.clock.now())
         )
     except RecordNotFoundError:
         return None

@@ -11,16 +11,14 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
     Flask,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -46,6 +44,7 @@ from web import history_words as hw
 from web.as_of import AsOf, read_as_of
 from web.auth import SignedIn, login_required
 from web.commands import CommandForm, conflict_page, record, signing_stage
+from web.i18n import local_date
 from web.picks import audit_picks, people_picks
 from web.reading import read_scope, require_unit
 from web.views import findings_forms as ff
@@ -97,9 +96,7 @@ def person() -> SignedIn:
 
 def today() -> date:
     """Today in the agency's time zone, by the ledger's clock."""
-    zone = ZoneInfo(str(current_app.config["QMS_TIMEZONE"]))
-    moment: datetime = current_wiring().clock.now()
-    return moment.astimezone(zone).date()
+    return local_date(current_wiring().clock.now())
 
 
 def page_request(sorts: Sequence[str]) -> tuple[q.PageRequest, dict[str, str]]:
@@ -278,7 +275,7 @@ def register() -> ResponseReturnValue:
                     str(names.get(i.classification, i.classification)),
                     str(STATUS_NAMES.get(i.status, i.status)),
                     i.due_on,
-                    i.raised_on,
+                    local_date(i.raised_at).isoformat(),
                     i.description,
                 ]
                 for i in items
