@@ -27,6 +27,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from locust import HttpUser, between, events, task
+from locust.exception import StopUser
 
 PLAN: dict[str, Any] = json.loads(
     open(os.environ["QMS_WEB_BENCH_PLAN"], encoding="utf-8").read()  # noqa: SIM115
@@ -105,7 +106,7 @@ class Clerk(HttpUser):
         self.p: dict[str, Any] = next(_PERSONAS)
         page = self.client.get("/login", name="sign-in form")
         token = _CSRF.search(page.text)
-        self.client.post(
+        with self.client.post(
             "/login",
             data={
                 "csrf_token": token.group(1) if token else "",
@@ -114,16 +115,29 @@ class Clerk(HttpUser):
             },
             name="sign-in post",
             allow_redirects=False,
-        )
+            catch_response=True,
+        ) as answer:
+            if answer.status_code != 302:
+                answer.failure(f"{self.p['user_id']} could not sign in")
+                raise StopUser()
         self.endorsed: list[str] = list(self.p.get("endorsed", []))
         self.corrections = itertools.count(1)
 
     # --- pages ---------------------------------------------------------------------
 
+    def _page(self, path: str, name: str, params: dict[str, str] | None = None) -> Any:
+        """GET a page; anything but the page itself (a sign-in form) is a failure."""
+        with self.client.get(
+            path, params=params, name=name, catch_response=True
+        ) as page:
+            if page.status_code == 200 and "/login" in page.url:
+                page.failure("sent to the sign-in form")
+            return page
+
     @task(10)
     def register(self) -> None:
         kind = random.choice(REGISTERS)
-        self.client.get(f"/{kind}", name=f"register: {kind}")
+        self._page(f"/{kind}", f"register: {kind}")
 
     @task(10)
     def register_filtered(self) -> None:
@@ -138,7 +152,7 @@ class Clerk(HttpUser):
             "reviews": {"unit": unit, "subtree": "0"},
         }[kind]
         params["q"] = random.choice(words)
-        self.client.get(f"/{kind}", params=params, name=f"register: {kind}, filtered")
+        self._page(f"/{kind}", f"register: {kind}, filtered", params)
 
     @task(15)
     def record(self) -> None:
@@ -147,38 +161,42 @@ class Clerk(HttpUser):
             return
         kind = random.choice(kinds)
         record_id = random.choice(self.p["records"][kind])
-        self.client.get(f"/{kind}/{record_id}", name=f"record: {kind}")
+        self._page(f"/{kind}/{record_id}", f"record: {kind}")
 
     @task(5)
     def register_as_of(self) -> None:
         kind = random.choice(REGISTERS)
-        self.client.get(
-            f"/{kind}",
-            params={"as_of": random.choice(PLAN["instants"])},
-            name="register as of T",
+        self._page(
+            f"/{kind}", "register as of T", {"as_of": random.choice(PLAN["instants"])}
         )
 
     @task(4)
     def dashboard(self) -> None:
-        self.client.get("/dashboard", params={"subtree": "0"}, name="dashboard: unit")
+        self._page("/dashboard", "dashboard: unit", {"subtree": "0"})
 
     @task(2)
     def dashboard_subtree(self) -> None:
-        self.client.get(
-            "/dashboard",
-            params={"unit": PLAN["top"], "subtree": "1"},
-            name="dashboard: HQ subtree",
+        self._page(
+            "/dashboard", "dashboard: HQ subtree", {"unit": PLAN["top"], "subtree": "1"}
         )
 
     # --- posts ---------------------------------------------------------------------
 
     def _post(self, path: str, name: str, values: dict[str, str]) -> None:
-        form = self.client.get(path, name=f"form page: {name}")
+        form = self._page(path, f"form page: {name}")
         if form.status_code != 200:
             return
         data = form_fields(form.text, path)
         data.update(values)
-        self.client.post(path, data=data, name=f"post: {name}", allow_redirects=False)
+        with self.client.post(
+            path,
+            data=data,
+            name=f"post: {name}",
+            allow_redirects=False,
+            catch_response=True,
+        ) as answer:
+            if answer.status_code != 302:
+                answer.failure(f"{answer.status_code}: not recorded")
 
     @task(3)
     def post(self) -> None:

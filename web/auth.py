@@ -46,7 +46,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ledger.clock import Clock
 from ledger.errors import LedgerError
@@ -110,10 +110,18 @@ class Sessions:
         self._lock = threading.Lock()
 
     def ensure_tables(self) -> None:
-        """Create the web layer's tables that do not exist yet."""
+        """Create the web layer's tables that do not exist yet.
+
+        Two server processes that start on a new database can both find a table
+        missing and both create it; the one that loses the race finds the table
+        there on its second look.
+        """
         with self._lock:
             if not self._ready:
-                metadata.create_all(self.engine)
+                try:
+                    metadata.create_all(self.engine)
+                except DBAPIError:
+                    metadata.create_all(self.engine)
                 self._ready = True
 
     def _now(self) -> float:
