@@ -3,7 +3,8 @@
 Serves the ledger named by QMS_DATABASE_URL / QMS_INSTANCE (a copy, as the web
 benchmark makes: this signs in and so writes a session row) through Flask's test
 client, signs in as USER (password `demo-USER`), then for each PATH: the
-milliseconds of 20 requests one after another (no other load), the SQL statements
+milliseconds of 20 requests one after another (no other load), the CPU time this process spends on each
+(what other load on the machine does not change), the SQL statements
 one request runs, and with --profile the functions under cProfile that take the
 most time in 20 more.
 """
@@ -65,13 +66,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         client.get(path)
         one = list(statements)
         times = []
+        cpu = time.process_time()
         for _ in range(REPEATS):
             start = time.perf_counter()
             client.get(path)
             times.append((time.perf_counter() - start) * 1000)
+        cpu_ms = (time.process_time() - cpu) * 1000 / REPEATS
         print(
             f"{path}: status {status}, p50 {percentile(times, 0.5):.1f} ms, "
-            f"p95 {percentile(times, 0.95):.1f} ms, {len(one)} SQL statements"
+            f"p95 {percentile(times, 0.95):.1f} ms, {cpu_ms:.1f} ms of this "
+            f"process's CPU each, {len(one)} SQL statements"
         )
         if args.profile:
             profiler = cProfile.Profile()
