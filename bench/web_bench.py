@@ -284,7 +284,7 @@ def _instants(conn: sa.Connection, count: int) -> list[str]:
 
 
 def _measured(conn: sa.Connection, owner: str) -> list[list[str]]:
-    """(indicator, period, a new value) of measurements the owner may correct."""
+    """(indicator, period, value) of measurements the owner may correct (numbers)."""
     rows = _current(
         conn,
         "SELECT m.indicator_id, m.period, m.value FROM proj_indicator_measurements m "
@@ -296,10 +296,10 @@ def _measured(conn: sa.Connection, owner: str) -> list[list[str]]:
     out = []
     for indicator_id, period, value in rows:
         try:
-            new = f"{float(value) * 0.99:.2f}"
+            float(value)
         except (TypeError, ValueError):
             continue
-        out.append([indicator_id, period, new])
+        out.append([indicator_id, period, str(value)])
     return out
 
 
@@ -466,6 +466,7 @@ def run(server_url: str) -> int:
             file=sys.stderr,
         )
         return 2
+    load_before = os.getloadavg()[0]
     template = ensure_template(server_url, source, instance)
     with ExitStack() as stack:
         stack.callback(admin.dispose)
@@ -544,7 +545,8 @@ def run(server_url: str) -> int:
     for note in notes:
         print(f"- {note}")
     print(
-        f"- {len(plan['personas'])} demo people signed in; load average after {load:.2f}"
+        f"- {len(plan['personas'])} demo people signed in; load average before / "
+        f"after {load_before:.2f} / {load:.2f} on {os.cpu_count()} cores"
     )
     if errors:
         print(

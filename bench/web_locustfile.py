@@ -215,7 +215,7 @@ class Clerk(HttpUser):
                 "measurement correction",
                 {
                     "period": period,
-                    "value": value,
+                    "value": f"{float(value) * random.uniform(0.95, 1.05):.2f}",
                     "reason": f"Recount {next(self.corrections)} of the period",
                 },
             )
