@@ -52,6 +52,7 @@ from ledger.clock import Clock
 from ledger.errors import LedgerError
 from projections import queries
 from projections.errors import RecordNotFoundError
+from web.units import unit_tree
 from web.wiring import current_wiring
 
 IDLE_TIMEOUT = 30 * 60.0  # seconds without a request
@@ -333,7 +334,7 @@ def signed_in(token: str, user_id: str) -> SignedIn | None:
         return None
     if not person.active:
         return None
-    units = {u.code: u for u in queries.unit_tree(store.engine, store)}
+    units = {u.code: u for u in unit_tree()}
     unit = units.get(person.unit)
     return SignedIn(
         token=token,

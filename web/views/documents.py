@@ -62,6 +62,7 @@ from web.forms_documents import (
     UpdateForm,
     WithdrawForm,
 )
+from web.units import unit_subtree, unit_tree
 from web.views.documents_actions import (
     allowed_actions,
     latest,
@@ -327,9 +328,7 @@ def register() -> ResponseReturnValue:
             as_of=as_of,
             as_of_error=as_of_error,
             sort_labels=SORT_LABELS,
-            units=q.unit_tree(
-                store.engine, store, as_of=as_of.moment if as_of else None
-            ),
+            units=unit_tree(as_of.moment if as_of else None),
             may_draft=_may_draft(_person()) and as_of is None,
             today=(as_of.moment if as_of else current_wiring().clock.now())
             .date()
@@ -358,9 +357,8 @@ def _document(doc_id: str, as_of: AsOf | None = None) -> q.DocumentView:
 
 
 def _roles(person: SignedIn, unit: str) -> set[str]:
-    store = current_wiring().store
     below = {
-        scope: set(q.unit_subtree(store.engine, store, scope))
+        scope: set(unit_subtree(scope))
         for role, scope in person.roles
         if role in SUBTREE_ROLES
     }

@@ -16,7 +16,7 @@ from ledger.domain import findings as f
 from ledger.domain.permissions import COMMAND_ROLES, SUBTREE_ROLES
 from projections import queries as q
 from web.auth import SignedIn
-from web.wiring import current_wiring
+from web.units import unit_subtree, unit_tree
 
 OPEN_STATUSES = (
     "raised",
@@ -30,14 +30,13 @@ OPEN_STATUSES = (
 
 def units_covered(person: SignedIn, roles: Iterable[str] | None = None) -> set[str]:
     """Return the units where `person` holds one of `roles` (None: any role)."""
-    store = current_wiring().store
     wanted = None if roles is None else set(roles)
     found: set[str] = set()
     for role, scope in person.roles:
         if wanted is not None and role not in wanted:
             continue
         if role in SUBTREE_ROLES:
-            found |= set(q.unit_subtree(store.engine, store, scope))
+            found |= set(unit_subtree(scope))
         else:
             found.add(scope)
     return found
@@ -161,13 +160,12 @@ def register_scope(person: SignedIn) -> tuple[str | None, bool]:
     without a unit filter: None when they read every unit, or when no one unit
     covers what they read (the rows are then filtered one by one).
     """
-    store = current_wiring().store
     readable = readable_units(person)
-    every = {u.code for u in q.unit_tree(store.engine, store)}
+    every = {u.code for u in unit_tree()}
     if every <= readable:
         return None, True
     for code in sorted({scope for _role, scope in person.roles} | {person.unit}):
-        if set(q.unit_subtree(store.engine, store, code)) == readable:
+        if set(unit_subtree(code)) == readable:
             return code, True
         if {code} == readable:
             return code, False
