@@ -14,6 +14,7 @@ from datetime import date, datetime
 from ledger.domain.permissions import SUBTREE_ROLES
 from projections import queries as q
 from web.i18n import local_date
+from web.units import unit_subtree
 from web.wiring import current_wiring
 
 
@@ -24,13 +25,12 @@ def agency_today(moment: datetime | None = None) -> date:
 
 def role_units(roles: tuple[tuple[str, str], ...], role: str) -> set[str]:
     """The units where the person holds `role` (a subtree role: and every unit below)."""
-    store = current_wiring().store
     found: set[str] = set()
     for name, scope in roles:
         if name != role:
             continue
         if role in SUBTREE_ROLES:
-            found |= set(q.unit_subtree(store.engine, store, scope))
+            found |= set(unit_subtree(scope))
         else:
             found.add(scope)
     return found

@@ -65,6 +65,7 @@ from web.forms_documents import (
 )
 from web.i18n import local_date
 from web.reading import read_scope, require_document
+from web.units import unit_subtree, unit_tree
 from web.views.documents_actions import (
     allowed_actions,
     latest,
@@ -250,9 +251,7 @@ def register() -> ResponseReturnValue:
             as_of=as_of,
             as_of_error=as_of_error,
             sort_labels=SORT_LABELS,
-            units=q.unit_tree(
-                store.engine, store, as_of=as_of.moment if as_of else None
-            ),
+            units=unit_tree(as_of.moment if as_of else None),
             may_draft=_may_draft(_person()) and as_of is None,
             today=local_date(
                 as_of.moment if as_of else current_wiring().clock.now()
@@ -284,9 +283,8 @@ def _document(doc_id: str, as_of: AsOf | None = None) -> q.DocumentView:
 
 
 def _roles(person: SignedIn, unit: str) -> set[str]:
-    store = current_wiring().store
     below = {
-        scope: set(q.unit_subtree(store.engine, store, scope))
+        scope: set(unit_subtree(scope))
         for role, scope in person.roles
         if role in SUBTREE_ROLES
     }

@@ -47,6 +47,7 @@ from web.commands import CommandForm, conflict_page, record, signing_stage
 from web.i18n import local_date
 from web.picks import audit_picks, people_picks
 from web.reading import read_scope, require_unit
+from web.units import unit_tree
 from web.views import findings_forms as ff
 from web.views.findings_actions import (
     FindingSteps,
@@ -162,11 +163,7 @@ def link_args(**changes: object) -> dict[str, object]:
 
 def unit_choices(units: Iterable[str]) -> list[tuple[str, str]]:
     """The units offered in a form or filter, with their names in the reader's language."""
-    store = current_wiring().store
-    names = {
-        u.code: (u.name_zh if _zh() else u.name_en)
-        for u in q.unit_tree(store.engine, store)
-    }
+    names = {u.code: (u.name_zh if _zh() else u.name_en) for u in unit_tree()}
     return [(code, f"{code} {names.get(code, '')}".strip()) for code in sorted(units)]
 
 
