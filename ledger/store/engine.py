@@ -87,19 +87,16 @@ def create_engine_for(url: str) -> Engine:
     if url.startswith("postgresql+psycopg://"):
         from ledger.store import postgres  # psycopg only for PostgreSQL
 
-        pg_engine = sa.create_engine(
+        return sa.create_engine(
             url,
             hide_parameters=True,
             isolation_level="READ COMMITTED",
             pool_size=10,
             max_overflow=20,
+            pool_pre_ping=True,
             pool_recycle=3600,
             connect_args=dict(postgres.CONNECT_ARGS),
         )
-        # Every checked-out connection is checked alive first (a dead one is
-        # replaced), in one round trip where SQLAlchemy's pre-ping takes two.
-        event.listen(pg_engine, "checkout", postgres.on_checkout)
-        return pg_engine
     raise ConfigError(
         "database URL must start with sqlite:/// or postgresql+psycopg://"
     )

@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 import psycopg.errors
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import DBAPIError
 
 # Sent with every connection so that pg_stat_activity shows who holds the append lock.
 CONNECT_ARGS: Mapping[str, object] = {
@@ -70,23 +70,6 @@ _STREAM_VERSIONS_AND_COMMAND = (
     _STREAM_VERSIONS + " UNION ALL SELECT 1, command_id, first_seq "
     "FROM ledger_commands WHERE command_id = %(command_id)s"
 )
-
-
-def on_checkout(dbapi_connection: Any, _record: object, _proxy: object) -> None:
-    """Check that a pooled connection is alive before it is used (the pool's
-    "checkout" event); a dead one makes the pool connect afresh.
-
-    psycopg opens a transaction before the `SELECT 1`; it is rolled back at once, so
-    the connection is handed out idle, as SQLAlchemy's pre-ping leaves it. The three
-    go in pipeline mode: one round trip, where the pre-ping takes two.
-    """
-    # `dbapi_connection` is the psycopg connection, which SQLAlchemy passes untyped.
-    try:
-        with dbapi_connection.pipeline():
-            dbapi_connection.execute("SELECT 1")
-            dbapi_connection.rollback()
-    except psycopg.Error as exc:
-        raise DisconnectionError(f"connection lost: {exc}") from exc
 
 
 @contextmanager
