@@ -176,9 +176,10 @@ def write_append(
     driver = _driver(connection)
     with _driver_errors(_APPEND_WRITE), driver.pipeline():
         driver.cursor().execute(_APPEND_WRITE, params)
-        # In pipeline mode commit() sends COMMIT and waits for every result: a
-        # failed write raises here, and nothing is committed.
-        driver.commit()
+        # Sent with the write; leaving the pipeline sends one Sync and waits for
+        # both results. A failed write raises there, and the COMMIT, which the
+        # server then skips, commits nothing.
+        driver.execute("COMMIT")
 
 
 def unique_violation(orig: BaseException | None) -> tuple[str, str] | None:
