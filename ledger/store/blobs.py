@@ -21,6 +21,7 @@ from ledger.store.engine import storage_errors
 from ledger.store.tables import blob_disposals, blobs
 
 BLOBS_STREAM: Final = "ledger/blobs"
+_IN_CHUNK: Final = 500  # digests per IN list (well under SQLite's variable limit)
 
 
 @lru_cache(maxsize=2)
@@ -83,10 +84,30 @@ class BlobWriter:
         return None if content is None else len(content)
 
     def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
-        """Store every held blob (idempotent); a disposed-of digest rolls back."""
+        """Store every held blob (idempotent); a disposed-of digest rolls back.
+
+        One query for the disposals of all held digests, one insert of them all.
+        """
         del events  # the blobs are stored whatever the events
-        for digest, content in self.pending.items():
-            _store(connection, digest, content)
+        if not self.pending:
+            return
+        digests = sorted(self.pending)
+        for start in range(0, len(digests), _IN_CHUNK):
+            query = select(blob_disposals.c.digest, blob_disposals.c.seq).where(
+                blob_disposals.c.digest.in_(digests[start : start + _IN_CHUNK])
+            )
+            for digest, seq in connection.execute(query):
+                raise EventRejectedError(
+                    f"blob {digest} was disposed of at seq {seq}",
+                    {"blob": "was disposed of"},
+                )
+        connection.execute(
+            _insert(connection.dialect.name),
+            [
+                {"digest": digest, "size": len(content), "data": content}
+                for digest, content in self.pending.items()
+            ],
+        )
 
     def write(self, engine: Engine) -> None:
         """Store the held blobs in a transaction of their own."""
