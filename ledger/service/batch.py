@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from ledger.domain import Command
@@ -164,6 +165,7 @@ class CommandBatch:
         )
         state = fold_decided(rules, state, events, version)
         self._expected.setdefault(stream, version)
+        self._states.pop(stream, None)  # the most recently used come last
         self._states[stream] = _Cached(state, version + len(events))
         self._pending.append(events)
         self._count += len(events)
@@ -245,7 +247,10 @@ class CommandBatch:
         self._count = 0
         self._directory = None  # caught up again before the next decision
         if len(self._states) > _CACHED_STREAMS:
-            self._states.clear()
+            # Forget the states used least recently, down to half the limit.
+            stale = len(self._states) - _CACHED_STREAMS // 2
+            for old in list(islice(self._states, stale)):
+                del self._states[old]
         return done
 
     def discard(self) -> None:
