@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL
 
-from bench import eventsourcing_bench, ledger_bench, records_bench
+from bench import eventsourcing_bench, ledger_bench, records_bench, web_bench
 from bench.harness import (
     DEFAULT_SERVER_URL,
     Appender,
@@ -36,7 +36,7 @@ from bench.report import (
     write_json,
 )
 
-SECTIONS = ("appends", "ledger", "ed25519", "records")
+SECTIONS = ("appends", "ledger", "ed25519", "records", "web")
 DIALECTS = ("sqlite", "postgresql")
 
 
@@ -248,6 +248,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     sections = set(args.only or SECTIONS)
     if sections == {"records"}:  # the read side on the large demo, its own table
         return records_bench.run(args.database_url, _records_size())
+    if sections == {"web"}:  # the web UI under load on the large demo, its own table
+        return web_bench.run(args.database_url)
+    if sections == {"records", "web"}:
+        records_bench.run(args.database_url, _records_size())
+        print()
+        return web_bench.run(args.database_url)
     args.workdir.mkdir(parents=True, exist_ok=True)
     results = Results()
     load_before = _load()
@@ -296,6 +302,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "records" in sections:
         print()
         records_bench.run(args.database_url, _records_size())
+    if "web" in sections:
+        print()
+        web_bench.run(args.database_url)
     return 0
 
 

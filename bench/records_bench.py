@@ -175,10 +175,48 @@ _LEDGER_TABLES = (
     ("ledger_blobs", "digest"),
     ("ledger_blob_disposals", "digest"),
 )
+# The people's sealed e-signature keys and password credentials (the service's
+# vault): without them nobody can sign in to the copy or sign in it.
+PEOPLE_TABLES = (
+    ("esign_keys", "key_id"),
+    ("credentials", "user_id"),
+)
+
+
+def _copy_tables(
+    src: sqlite3.Connection,
+    cur: psycopg.Cursor[tuple[object, ...]],
+    tables: tuple[tuple[str, str], ...],
+) -> None:
+    for table, order in tables:
+        rows = src.execute(f"SELECT * FROM {table} ORDER BY {order}")  # our own names
+        columns = ", ".join(d[0] for d in rows.description)
+        with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def copy_people(sqlite_file: Path, url: str) -> bool:
+    """Copy the vault's tables from the SQLite ledger when the PostgreSQL `url` has
+    no credentials yet (a copy made before they were copied); return whether it did."""
+    pg_url = make_url(url).set(drivername="postgresql")
+    dst = psycopg.connect(pg_url.render_as_string(hide_password=False))
+    src = sqlite3.connect(f"file:{sqlite_file}?mode=ro", uri=True)
+    try:
+        with dst.transaction(), dst.cursor() as cur:
+            cur.execute("SELECT count(*) FROM credentials")
+            found = cur.fetchone()
+            if found is not None and found[0] > 0:
+                return False
+            _copy_tables(src, cur, PEOPLE_TABLES)
+        return True
+    finally:
+        src.close()
+        dst.close()
 
 
 def copy_ledger(source: Ledger, url: str, instance: Path) -> Ledger:
-    """Copy the ledger tables of the SQLite `source` into the PostgreSQL `url`.
+    """Copy the ledger and vault tables of the SQLite `source` into the PostgreSQL `url`.
 
     The database must be empty; it is migrated first (tables, triggers, head row),
     the rows go in with COPY, and the head row moves last, so the copy holds the
@@ -196,14 +234,7 @@ def copy_ledger(source: Ledger, url: str, instance: Path) -> Ledger:
     dst = psycopg.connect(pg_url.render_as_string(hide_password=False))
     try:
         with dst.transaction(), dst.cursor() as cur:
-            for table, order in _LEDGER_TABLES:
-                rows = src.execute(
-                    f"SELECT * FROM {table} ORDER BY {order}"
-                )  # our own table names
-                columns = ", ".join(d[0] for d in rows.description)
-                with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
+            _copy_tables(src, cur, _LEDGER_TABLES + PEOPLE_TABLES)
             size, hash_, recorded_at = src.execute(
                 "SELECT size, hash, recorded_at FROM ledger_head WHERE id = 1"
             ).fetchone()

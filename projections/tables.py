@@ -213,7 +213,8 @@ findings = _versioned(
     _text("audit"),
     _text("status"),
     _text("raised_by"),
-    _text("raised_on"),
+    _text("raised_on"),  # the UTC day, like every ledger day reports count
+    _text("raised_at"),  # the ledger time: pages show its day in the agency zone
     _text("containment"),
     _text("cause"),
     _text("cause_method"),
@@ -242,6 +243,7 @@ finding_actions = _versioned(
     _text("due_on"),
     _text("status"),
     _text("completed_on"),
+    _text("completed_at"),
     _text("completed_by"),
     _text("evidence"),
     _text("note"),

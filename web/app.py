@@ -52,6 +52,7 @@ from web.views import (
     documents,
     findings,
     indicators,
+    log,
     me,
     reports,
     reviews,
@@ -154,6 +155,7 @@ def create_app(
     app.register_blueprint(certifier.bp)
     app.register_blueprint(admin_tokens.bp)
     init_api(app, csrf)
+    log.init_app(app)
     app.after_request(security_headers)
     return app
 

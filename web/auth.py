@@ -46,12 +46,13 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ledger.clock import Clock
 from ledger.errors import LedgerError
 from projections import queries
 from projections.errors import RecordNotFoundError
+from web.units import unit_tree
 from web.wiring import current_wiring
 
 IDLE_TIMEOUT = 30 * 60.0  # seconds without a request
@@ -110,10 +111,18 @@ class Sessions:
         self._lock = threading.Lock()
 
     def ensure_tables(self) -> None:
-        """Create the web layer's tables that do not exist yet."""
+        """Create the web layer's tables that do not exist yet.
+
+        Two server processes that start on a new database can both find a table
+        missing and both create it; the one that loses the race finds the table
+        there on its second look.
+        """
         with self._lock:
             if not self._ready:
-                metadata.create_all(self.engine)
+                try:
+                    metadata.create_all(self.engine)
+                except DBAPIError:
+                    metadata.create_all(self.engine)
                 self._ready = True
 
     def _now(self) -> float:
@@ -325,7 +334,7 @@ def signed_in(token: str, user_id: str) -> SignedIn | None:
         return None
     if not person.active:
         return None
-    units = {u.code: u for u in queries.unit_tree(store.engine, store)}
+    units = {u.code: u for u in unit_tree()}
     unit = units.get(person.unit)
     return SignedIn(
         token=token,

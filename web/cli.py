@@ -35,7 +35,7 @@ from projections.runner import InlineProjector
 from projections.tables import create_all
 from web.api.tokens import DAYS_DEFAULT, DAYS_MAX, ApiTokens, TokenError
 from web.app import STORE_EXTENSION, create_app
-from web.demo import SIZES, demo_password, demo_start, fill_demo
+from web.demo import DEMO_SCRYPT_N, SIZES, demo_password, demo_start, fill_demo
 
 
 def _ledger_context() -> LedgerContext:
@@ -136,7 +136,10 @@ def demo(seed: int, size: str) -> None:
             )
     else:
         store.initialize()
-    service = Service(store, projectors=[InlineProjector()], clock=clock)
+    # The demo's passwords are public: they are hashed at the demo's cheap cost.
+    service = Service(
+        store, projectors=[InlineProjector()], clock=clock, scrypt_n=DEMO_SCRYPT_N
+    )
     with click.progressbar(length=1, label=f"demo ({size})", file=sys.stderr) as bar:
 
         def progress(done: int, total: int) -> None:

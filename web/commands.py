@@ -33,7 +33,7 @@ from ledger.errors import (
 )
 from ledger.integrity.envelope import RecordedEvent
 from projections import queries as q
-from web.messages import translated
+from web.messages import field_messages, translated
 from web.wiring import current_wiring
 
 COMMAND_ID = r"[0-9a-f]{32}"
@@ -123,9 +123,7 @@ def record(
         outcome = Outcome()
         names = fields or {}
         for name, found in exc.messages.items():
-            messages = [
-                translated(m) for m in (found if isinstance(found, list) else [found])
-            ]
+            messages = field_messages(found, name)
             target = getattr(form, names.get(name, name), None)
             if target is None or name in ("command_id", "version"):
                 outcome.general.extend(messages)

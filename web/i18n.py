@@ -168,6 +168,12 @@ def when(value: datetime | str | None) -> Markup:
     )
 
 
+def local_date(value: datetime | str) -> date:
+    """Return the day a moment falls on in the agency's zone (not its UTC day)."""
+    zone = ZoneInfo(str(current_app.config["QMS_TIMEZONE"]))
+    return _moment(value).astimezone(zone).date()
+
+
 def day(value: datetime | date | str | None) -> str:
     """Return a date in the reader's language.
 
@@ -181,9 +187,4 @@ def day(value: datetime | date | str | None) -> str:
         value = date.fromisoformat(value)
     if isinstance(value, date) and not isinstance(value, datetime):
         return str(babel_format_date(value, pattern, locale=locale_code()))
-    zone = ZoneInfo(str(current_app.config["QMS_TIMEZONE"]))
-    return str(
-        babel_format_datetime(
-            _moment(value), pattern, tzinfo=zone, locale=locale_code()
-        )
-    )
+    return str(babel_format_date(local_date(value), pattern, locale=locale_code()))

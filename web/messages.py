@@ -19,18 +19,30 @@ A value the reader knows by a name (a role) is shown by that name.
 The 403 page shows the reason a rule refused the person (segregation of duties, the
 role needed).
 
-A message that matches no pattern (a schema check of the catalogue, which the forms
-check first) is shown as the ledger wrote it.
+A coded value in a rule message (a state, a kind, a source, an event type) is shown
+in words, the words of the record's history (`web.history_words`): "the finding is
+contained; expected raised" reads "the finding is Contained; expected Raised" in the
+reader's language (lower case inside an English sentence).
+
+The catalogue's schema check (`ledger.catalog`, marshmallow) speaks too: its own
+messages ("not a user id") and marshmallow's common ones ("Missing data for required
+field.", "Must be one of: ...") are msgids below, `SCHEMA_MESSAGES`. A message for an
+item of a list comes back keyed by the item's position (`{0: ["not a user id"]}`);
+`field_messages` turns it into a sentence naming the item ("Attendee 1: ...").
+
+A message that matches no pattern is shown as the ledger wrote it.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from flask_babel import gettext
 
-from web.i18n import ROLE_NAMES
+from web.i18n import ROLE_NAMES, locale_code
 
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
@@ -167,6 +179,62 @@ RULE_MESSAGES: tuple[str, ...] = (
 )
 
 
+# The messages of the catalogue's schema check: its own, then marshmallow's common
+# ones, their values (marshmallow's {min}) as placeholders.
+SCHEMA_MESSAGES: tuple[str, ...] = (
+    # ledger/catalog.py
+    N_("not a date YYYY-MM-DD"),
+    N_("not a decimal string"),
+    N_("not a key id"),
+    N_("not a period"),
+    N_("not a revision letter"),
+    N_("not a sha256 hex digest"),
+    N_("not a unit code"),
+    N_("not a user id"),
+    N_("not a year"),
+    N_("not an action id"),
+    N_("not base64 of 64 bytes"),
+    N_("not in the ledger time format"),
+    N_("a clause, or a document and revision"),
+    # marshmallow's fields, schemas and validators
+    N_("Missing data for required field."),
+    N_("Field may not be null."),
+    N_("Invalid value."),
+    N_("Not a valid string."),
+    N_("Not a valid utf-8 string."),
+    N_("Not a valid integer."),
+    N_("Not a valid list."),
+    N_("Not a valid boolean."),
+    N_("Not a valid email address."),
+    N_("Not a valid date."),
+    N_("Invalid type."),
+    N_("Invalid input type."),
+    N_("Unknown field."),
+    N_("Must be one of: %(choices)s."),
+    N_("Shorter than minimum length %(min)s."),
+    N_("Longer than maximum length %(max)s."),
+    N_("Length must be between %(min)s and %(max)s."),
+    N_("Length must be %(equal)s."),
+    N_("Must be greater than or equal to %(min)s and less than or equal to %(max)s."),
+    N_("Must be greater than or equal to %(min)s."),
+    N_("Must be less than or equal to %(max)s."),
+    N_("String does not match expected pattern."),
+)
+
+# How an item of a list field is named in a message about it ("Attendee 1: ...").
+ITEM_NAMES: Mapping[str, str] = {
+    "attendees": N_("Attendee %(n)s"),
+    "actions": N_("Action %(n)s"),
+    "decisions": N_("Decision %(n)s"),
+    "inputs": N_("Report reviewed %(n)s"),
+    "evidence": N_("Evidence file %(n)s"),
+    "criteria": N_("Criterion %(n)s"),
+    "team": N_("Audit team member %(n)s"),
+    "units": N_("Unit %(n)s"),
+}
+ANY_ITEM = N_("Item %(n)s")
+
+
 @dataclass(frozen=True, slots=True)
 class _Pattern:
     msgid: str
@@ -188,7 +256,9 @@ def _compile(msgid: str) -> _Pattern:
 
 
 _PATTERNS = sorted(
-    (_compile(m) for m in RULE_MESSAGES), key=lambda p: p.literal, reverse=True
+    (_compile(m) for m in (*RULE_MESSAGES, *SCHEMA_MESSAGES)),
+    key=lambda p: p.literal,
+    reverse=True,
 )
 
 
@@ -199,6 +269,43 @@ def rule_msgid(text: str) -> tuple[str, dict[str, str]] | None:
         if found is not None:
             return pattern.msgid, found.groupdict()
     return None
+
+
+def _code_words(msgid: str) -> dict[str, tuple[Mapping[str, Any], ...]]:
+    """The tables that word each coded placeholder of `msgid`."""
+    # Imported here: the words import the forms, which import this module.
+    from web import history_words as hw
+    from web.forms_documents import KIND_LABELS
+
+    states = (hw.DOCUMENT_STATUS,) if msgid.startswith("revision") else ()
+    states = (*states, hw.FINDING_STATUS)
+    return {
+        "status": states,
+        "expected": states,
+        "kinds": (KIND_LABELS, hw.UNIT_KINDS),
+        "sources": (hw.VALUE_WORDS["finding"]["source"],),
+        "classifications": (hw.VALUE_WORDS["finding"]["classification"],),
+        "frequency": (hw.FREQUENCIES,),
+        "event": (hw.EVENT_WORDS,),
+    }
+
+
+def _in_words(value: str, tables: tuple[Mapping[str, Any], ...]) -> str:
+    """Codes joined by " or " or ", " (as the rules join them), each in words."""
+    separator = " or " if " or " in value else ", "
+    codes = value.split(separator)
+    words = []
+    for code in codes:
+        found = next((t[code] for t in tables if code in t), None)
+        if found is None:
+            return value  # not a list of codes: left as written
+        word = str(found)
+        if locale_code() == "en" and not word[1:2].isupper():
+            word = word[:1].lower() + word[1:]  # inside a sentence
+        words.append(word)
+    if separator == ", ":
+        return str(gettext(", ")).join(words)
+    return str(gettext(" or ")).join(words)
 
 
 def translated(text: object) -> str:
@@ -213,7 +320,60 @@ def translated(text: object) -> str:
     needed = values.get("roles", "").split(" or ")
     if all(role in ROLE_NAMES for role in needed):  # "approver or owner"
         values["roles"] = " / ".join(str(ROLE_NAMES[role]) for role in needed)
+    if values:
+        for name, tables in _code_words(msgid).items():
+            if name in values:
+                values[name] = _in_words(values[name], tables)
     return str(gettext(msgid, **values))
 
 
-__all__ = ["N_", "RULE_MESSAGES", "rule_msgid", "translated"]
+def field_messages(found: object, field: str = "") -> list[str]:
+    """The messages of field `field` of a refused command, as sentences to show.
+
+    `found` is what the rules or the schema check said of the field: a message, a
+    list of messages, or (for the items of a list, the fields of a nested object) a
+    mapping from the item's position or the field's name to what was said of it.
+    An item is named after its field ("Attendee 2"), else as "Item 2".
+    """
+    return _messages(found, field)
+
+
+def _messages(found: object, field: str) -> list[str]:
+    if isinstance(found, Mapping):
+        out: list[str] = []
+        for key, inner in found.items():
+            if isinstance(key, int):
+                where = str(gettext(ITEM_NAMES.get(field, ANY_ITEM), n=key + 1))
+                inner_field = field
+            else:
+                where = _field_name(str(key))
+                inner_field = str(key)
+            out.extend(
+                str(gettext("%(where)s: %(message)s", where=where, message=message))
+                for message in _messages(inner, inner_field)
+            )
+        return out
+    if isinstance(found, list | tuple):
+        return [m for item in found for m in _messages(item, field)]
+    return [translated(found)]
+
+
+def _field_name(name: str) -> str:
+    """The name of a nested field as the record history names it."""
+    from web import history_words as hw
+
+    for labels in hw.FIELD_LABELS.values():
+        if name in labels:
+            return str(labels[name])
+    return hw.readable(name)
+
+
+__all__ = [
+    "ITEM_NAMES",
+    "N_",
+    "RULE_MESSAGES",
+    "SCHEMA_MESSAGES",
+    "field_messages",
+    "rule_msgid",
+    "translated",
+]

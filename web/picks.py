@@ -17,17 +17,15 @@ from wtforms.fields.choices import SelectChoice
 from ledger.domain.permissions import SUBTREE_ROLES
 from projections import queries as q
 from web.i18n import locale_code
+from web.units import unit_tree
 from web.wiring import current_wiring
 
 
 def unit_picks(units: Iterable[str]) -> list[SelectChoice]:
     """The units `units` as choices, each with its name in the reader's language."""
-    store = current_wiring().store
     zh = locale_code() == "zh_CN"
     names = {
-        u.code: (u.name_zh if zh else u.name_en)
-        for u in q.unit_tree(store.engine, store)
-        if not u.closed
+        u.code: (u.name_zh if zh else u.name_en) for u in unit_tree() if not u.closed
     }
     return [
         SelectChoice(code, f"{code} {names[code]}".strip())

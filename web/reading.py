@@ -19,7 +19,7 @@ from flask import abort, g
 from ledger.domain.permissions import SUBTREE_ROLES
 from projections import queries as q
 from web.auth import SignedIn
-from web.wiring import current_wiring
+from web.units import unit_tree
 
 # Roles whose reading covers their scope unit's whole subtree.
 READ_SUBTREE_ROLES = SUBTREE_ROLES | {"certifier"}
@@ -54,8 +54,7 @@ class ReadScope:
 
 
 def _scope_of(person: SignedIn) -> ReadScope:
-    store = current_wiring().store
-    tree = q.unit_tree(store.engine, store)
+    tree = unit_tree()
     if any(role == "admin" for role, _scope in person.roles):
         return ReadScope(frozenset(u.code for u in tree), True, frozenset())
     by_code = {u.code: u for u in tree}

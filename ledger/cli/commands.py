@@ -402,8 +402,16 @@ def prove() -> None:
 @click.option(
     "--size", type=click.IntRange(min=1), help="Tree size (default: current)."
 )
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["json", "tlog-proof"]),
+    default="json",
+    show_default=True,
+    help="tlog-proof: a C2SP tlog-proof file with the signed checkpoint of the size.",
+)
 @pass_ctx
-def inclusion(ctx: LedgerContext, seq: int, size: int | None) -> None:
+def inclusion(ctx: LedgerContext, seq: int, size: int | None, output: str) -> None:
     """Inclusion proof of event SEQ."""
     store = ctx.store()
     n = store.size() if size is None else size
@@ -411,6 +419,9 @@ def inclusion(ctx: LedgerContext, seq: int, size: int | None) -> None:
         raise click.UsageError(
             f"event {seq} is not in a tree of size {n} (ledger size {store.size()})"
         )
+    if output == "tlog-proof":
+        click.echo(store.tlog_proof(seq, size), nl=False)
+        return
     hashes = store.inclusion_proof(seq, n)
     click.echo(
         json.dumps(

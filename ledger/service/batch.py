@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from ledger.domain import Command
@@ -16,7 +17,7 @@ from ledger.integrity.envelope import NewEvent, stream_kind
 from ledger.service.decide import authorize, command_rules, fold_decided
 from ledger.service.directory import Directory
 from ledger.service.vault import SigningSession
-from ledger.store import Projector
+from ledger.store import BlobWriter, Projector
 
 if TYPE_CHECKING:
     from ledger.service.service import Service
@@ -56,7 +57,9 @@ class CommandBatch:
     records them one by one through `Service.handle`.
 
     Every command keeps a `command_id` of its own; the events of one transaction
-    share one `recorded_at`.
+    share one `recorded_at`. `put_blob` holds an attachment for the batch's next
+    transaction: the commands decided meanwhile may name it, and it is stored with
+    their events (or dropped with them).
     """
 
     def __init__(
@@ -74,6 +77,7 @@ class CommandBatch:
         self._directory: Directory | None = None
         self._units: dict[str, str] = {}
         self._user_units: dict[str, str] = {}
+        self._blobs = BlobWriter()
 
     def __enter__(self) -> CommandBatch:
         """Open the batch."""
@@ -157,15 +161,29 @@ class CommandBatch:
             session=session,
             units=self._units,
             user_units=self._user_units,
+            blob_size=self._blob_size,
         )
         state = fold_decided(rules, state, events, version)
         self._expected.setdefault(stream, version)
+        self._states.pop(stream, None)  # the most recently used come last
         self._states[stream] = _Cached(state, version + len(events))
         self._pending.append(events)
         self._count += len(events)
         if not self.hold and self._count >= self.size:
             self.flush()
         return len(events)
+
+    def put_blob(self, data: bytes) -> str:
+        """Hold `data` for the next transaction of the batch; return its SHA-256.
+
+        Storing a blob that is stored already changes nothing; a digest that was
+        disposed of fails the transaction that stores it (`EventRejectedError`).
+        """
+        return self._blobs.add(data)
+
+    def _blob_size(self, digest: str) -> int | None:
+        held = self._blobs.size_of(digest)
+        return held if held is not None else self.service.store.blob_size(digest)
 
     def _current_directory(self) -> Directory:
         if self._directory is None:
@@ -185,6 +203,11 @@ class CommandBatch:
             StorageError: the database failed; the pending events are dropped.
         """
         if not self._pending:
+            if self._blobs.pending:
+                try:
+                    self._blobs.write(self.service.store.engine)
+                finally:
+                    self._blobs.pending.clear()
             return 0
         versions = dict(self._expected)
         chunks: list[tuple[list[list[NewEvent]], dict[str, int]]] = []
@@ -202,11 +225,16 @@ class CommandBatch:
             count += len(events)
         chunks.append((chunk, expected))
         done = 0
+        # The held blobs are stored in the first transaction, before any event
+        # that names them is visible.
+        with_blobs = (*self.projectors, self._blobs) if self._blobs.pending else None
         try:
             for commands, expected in chunks:
                 recorded = self.service.store.append_commands(
-                    commands, expected, projectors=self.projectors
+                    commands, expected, projectors=with_blobs or self.projectors
                 )
+                with_blobs = None
+                self._blobs.pending.clear()
                 self.service.directories.advance(recorded)
                 done += len(recorded)
         except BaseException:
@@ -219,7 +247,10 @@ class CommandBatch:
         self._count = 0
         self._directory = None  # caught up again before the next decision
         if len(self._states) > _CACHED_STREAMS:
-            self._states.clear()
+            # Forget the states used least recently, down to half the limit.
+            stale = len(self._states) - _CACHED_STREAMS // 2
+            for old in list(islice(self._states, stale)):
+                del self._states[old]
         return done
 
     def discard(self) -> None:
@@ -228,4 +259,5 @@ class CommandBatch:
         self._expected.clear()
         self._count = 0
         self._states.clear()
+        self._blobs.pending.clear()
         self._directory = None

@@ -258,8 +258,12 @@ class Pipeline:
         stream: str,
         actor: str,
         occurred_at: datetime | None = None,
+        blob_size: BlobSize | None = None,
     ) -> list[NewEvent]:
         """Return the catalogue-valid events of a decision (see `build_events`).
+
+        `blob_size` replaces the store's answer (a batch also knows the blobs it
+        stores in its own transaction).
 
         Raises:
             EventRejectedError: the data breaks a schema or names a missing blob.
@@ -269,7 +273,7 @@ class Pipeline:
             decision,
             stream=stream,
             actor=actor,
-            blob_size=self.store.blob_size,
+            blob_size=blob_size or self.store.blob_size,
             occurred_at=occurred_at,
         )
 
@@ -287,6 +291,7 @@ class Pipeline:
         units: Mapping[str, str],
         user_units: Mapping[str, str],
         new_key_id: str | None = None,
+        blob_size: BlobSize | None = None,
     ) -> list[NewEvent]:
         """Let the record rules decide an authorized command; return its events.
 
@@ -307,7 +312,7 @@ class Pipeline:
             new_key_id=new_key_id,
         )
         decision = rules.decide(state, command, context)
-        return self.events(decision, stream, actor, command.occurred_at)
+        return self.events(decision, stream, actor, command.occurred_at, blob_size)
 
     def signer(  # the signer, the record version it signs, and the signing means
         self,

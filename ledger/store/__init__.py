@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from ledger.store.blobs import BlobWriter
 from ledger.store.engine import SNAPSHOT_READ
 from ledger.store.event_store import (
     EventStore,
@@ -19,6 +20,7 @@ from ledger.store.reads import envelope_rows
 
 __all__ = [
     "SNAPSHOT_READ",
+    "BlobWriter",
     "EventStore",
     "KeyRecord",
     "Projector",

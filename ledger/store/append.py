@@ -125,6 +125,7 @@ def append(
                 tip=tip,
                 projectors=projectors,
                 genesis=genesis,
+                commit=True,
             )
     except IntegrityError as exc:
         clash = classify(exc, engine.dialect.name == "postgresql")
@@ -156,12 +157,15 @@ def append_locked(
     tip: Tip | None,
     projectors: Sequence[Projector],
     genesis: bool,
+    commit: bool = False,
 ) -> tuple[list[RecordedEvent], Tip | None]:
     """Run the steps of an append inside its transaction (the caller commits).
 
     `command_id` is the command to look up (None: a generated one, never seen); each
     prepared event carries its own command id in its meta (several commands may
-    share a batch).
+    share a batch). With `commit`, the transaction may be committed here, together
+    with its last write, when nothing else is left to run in it (PostgreSQL: one
+    round trip fewer); the caller's commit then finds nothing left to do.
     """
     touched = sorted({p.item.event.stream for p in prepared} | set(expected))
     locked = lock_and_read(connection, touched, command_id)
@@ -182,7 +186,10 @@ def append_locked(
     built = build_events(
         prepared, locked, versions, recorded_time(clock, locked), key_state, frontier
     )
-    write_rows(connection, prepared, locked.size, built)
+    # The write is the transaction's last statement when no key changes and no
+    # projector follow it: then it may carry the COMMIT with it.
+    last = commit and not built.key_changes and not projectors
+    write_rows(connection, prepared, locked.size, built, commit=last)
     # The key registry follows the key events in the same transaction.
     keys.write_key_changes(connection, built.key_changes)
     # Inline projections see the events before anyone else can.
@@ -217,9 +224,12 @@ def lock_and_read(
     if connection.dialect.name == "postgresql":
         from ledger.store import postgres  # psycopg only for PostgreSQL
 
-        head_row = postgres.lock_head(connection)
-        # One query after the lock: the versions and whether the command was seen.
-        versions, seen = postgres.stream_state(connection, touched, command_id)
+        # The lock, then the versions and whether the command was seen, read by a
+        # second statement that the server runs once the lock is granted; both
+        # sent in one round trip.
+        head_row, versions, seen = postgres.locked_state(
+            connection, touched, command_id
+        )
     else:
         head_row, versions, seen = sqlite.locked_state(connection, touched, command_id)
     size, head_hash, recorded_at = head_row
@@ -410,9 +420,18 @@ def command_rows(
 
 
 def write_rows(
-    connection: Connection, prepared: Sequence[Prepared], size: int, built: Built
+    connection: Connection,
+    prepared: Sequence[Prepared],
+    size: int,
+    built: Built,
+    *,
+    commit: bool = False,
 ) -> None:
-    """Write the events, Merkle nodes, stream versions, the commands and the head."""
+    """Write the events, Merkle nodes, stream versions, the commands and the head.
+
+    With `commit`, PostgreSQL commits in the same round trip as the write; SQLite
+    leaves the commit to the caller either way.
+    """
     stream_rows = [
         (stream, built.versions[stream])
         for stream in sorted({p.item.event.stream for p in prepared})
@@ -430,6 +449,7 @@ def write_rows(
             stream_rows,
             commands,
             head_row,
+            commit=commit,
         )
     else:
         sqlite.write_append(

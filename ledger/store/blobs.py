@@ -21,6 +21,7 @@ from ledger.store.engine import storage_errors
 from ledger.store.tables import blob_disposals, blobs
 
 BLOBS_STREAM: Final = "ledger/blobs"
+_IN_CHUNK: Final = 500  # digests per IN list (well under SQLite's variable limit)
 
 
 @lru_cache(maxsize=2)
@@ -36,22 +37,82 @@ def _disposed_at(connection: Connection, digest: str) -> int | None:
     return None if seq is None else int(seq)
 
 
+def _store(connection: Connection, digest: str, content: bytes) -> None:
+    """Insert one blob unless it is stored already; refuse a disposed-of digest."""
+    disposed = _disposed_at(connection, digest)
+    if disposed is not None:
+        raise EventRejectedError(
+            f"blob {digest} was disposed of at seq {disposed}",
+            {"blob": "was disposed of"},
+        )
+    connection.execute(
+        _insert(connection.dialect.name),
+        {"digest": digest, "size": len(content), "data": content},
+    )
+
+
 def put_blob(engine: Engine, data: bytes) -> str:
     """Store `data` under its SHA-256 and return the hex digest (idempotent)."""
     content = bytes(data)
     digest = hashlib.sha256(content).hexdigest()
     with storage_errors("storing a blob"), engine.begin() as connection:
-        disposed = _disposed_at(connection, digest)
-        if disposed is not None:
-            raise EventRejectedError(
-                f"blob {digest} was disposed of at seq {disposed}",
-                {"blob": "was disposed of"},
-            )
-        connection.execute(
-            _insert(engine.dialect.name),
-            {"digest": digest, "size": len(content), "data": content},
-        )
+        _store(connection, digest, content)
     return digest
+
+
+class BlobWriter:
+    """Blobs stored inside an append transaction, with the events that name them.
+
+    A projector of the append (`EventStore.append_commands(projectors=...)`): the
+    blobs and the events commit together or not at all. `size_of` answers for the
+    blobs it holds, so commands can be decided before the transaction.
+    """
+
+    def __init__(self) -> None:
+        self.pending: dict[str, bytes] = {}
+
+    def add(self, data: bytes) -> str:
+        """Hold `data` for the next append; return its hex digest."""
+        content = bytes(data)
+        digest = hashlib.sha256(content).hexdigest()
+        self.pending.setdefault(digest, content)
+        return digest
+
+    def size_of(self, digest: str) -> int | None:
+        """The size of a held blob; None when it is not held."""
+        content = self.pending.get(digest)
+        return None if content is None else len(content)
+
+    def apply(self, connection: Connection, events: Sequence[RecordedEvent]) -> None:
+        """Store every held blob (idempotent); a disposed-of digest rolls back.
+
+        One query for the disposals of all held digests, one insert of them all.
+        """
+        del events  # the blobs are stored whatever the events
+        if not self.pending:
+            return
+        digests = sorted(self.pending)
+        for start in range(0, len(digests), _IN_CHUNK):
+            query = select(blob_disposals.c.digest, blob_disposals.c.seq).where(
+                blob_disposals.c.digest.in_(digests[start : start + _IN_CHUNK])
+            )
+            for digest, seq in connection.execute(query):
+                raise EventRejectedError(
+                    f"blob {digest} was disposed of at seq {seq}",
+                    {"blob": "was disposed of"},
+                )
+        connection.execute(
+            _insert(connection.dialect.name),
+            [
+                {"digest": digest, "size": len(content), "data": content}
+                for digest, content in self.pending.items()
+            ],
+        )
+
+    def write(self, engine: Engine) -> None:
+        """Store the held blobs in a transaction of their own."""
+        with storage_errors("storing blobs"), engine.begin() as connection:
+            self.apply(connection, ())
 
 
 def get_blob(reader: Engine, digest: str) -> bytes:

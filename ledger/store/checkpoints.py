@@ -128,3 +128,11 @@ def latest_checkpoint(reader: Engine) -> tuple[int, str, str] | None:
     with storage_errors("reading checkpoints"), reader.connect() as connection:
         row = connection.execute(query).one_or_none()
     return None if row is None else (int(row[0]), str(row[1]), str(row[2]))
+
+
+def latest_stored(reader: Engine) -> str | None:
+    """Return the stored checkpoint note of the largest size, or None."""
+    query = select(checkpoints.c.note).order_by(checkpoints.c.size.desc()).limit(1)
+    with storage_errors("reading a checkpoint"), reader.connect() as connection:
+        note = connection.execute(query).scalar_one_or_none()
+    return None if note is None else str(note)

@@ -22,18 +22,25 @@ from typing import TypeVar
 from sqlalchemy.engine import Engine
 
 from ledger.clock import Clock, SystemClock
-from ledger.errors import ConfigError, EventRejectedError, KeyMaterialError
+from ledger.errors import (
+    ConfigError,
+    EventRejectedError,
+    KeyMaterialError,
+    NotFoundError,
+)
 from ledger.integrity.checkpoint import valid_origin
 from ledger.integrity.envelope import NewEvent, RecordedEvent
 from ledger.integrity.signing import SigningKey
+from ledger.integrity.tiles import TileRef
 from ledger.store import append as appending
-from ledger.store import blobs, checkpoints, keys, proofs, reads
+from ledger.store import blobs, checkpoints, keys, proofs, reads, tiles
 from ledger.store.append import Projector, Tip
 from ledger.store.blobs import BLOBS_STREAM
 from ledger.store.engine import (
     MIGRATIONS,
     SNAPSHOT_READ,
     create_engine_for,
+    is_read_only,
     migrate,
 )
 from ledger.store.keys import KEYS_STREAM, KeyRecord
@@ -512,6 +519,48 @@ class EventStore:
             StorageError: the database failed.
         """
         return checkpoints.all_checkpoints(self._reader)
+
+    def latest_checkpoint(self) -> str:
+        """Return the checkpoint of the head, signed now if it has none; without a key
+        (or on a read-only copy), the stored checkpoint of the largest size.
+
+        Raises:
+            NotFoundError: no key to sign one and no checkpoint stored.
+            EventRejectedError: the ledger is not initialized.
+            StorageError: the database failed.
+        """
+        if not is_read_only(self.engine):
+            try:
+                return self.checkpoint()
+            except KeyMaterialError:
+                pass
+        note = checkpoints.latest_stored(self._reader)
+        if note is None:
+            raise NotFoundError("no checkpoint has been signed yet")
+        return note
+
+    # ------------------------------------------------------------------ tiles
+
+    def hash_tile(self, tile: TileRef) -> bytes:
+        """Return the C2SP tlog-tiles hash tile `tile` (ledger.store.tiles.hash_tile)."""
+        return tiles.hash_tile(self._reader, tile)
+
+    def entry_bundle(self, tile: TileRef) -> bytes:
+        """Return the C2SP tlog-tiles entry bundle `tile` (its leaves: event hashes)."""
+        return tiles.entry_bundle(self._reader, tile)
+
+    def tlog_proof(self, seq: int, size: int | None = None) -> str:
+        """Return the C2SP tlog-proof file of event `seq` against the checkpoint of
+        `size` (signed now if it has none), default: `latest_checkpoint`.
+
+        Raises:
+            NotFoundError: no event `seq`, or no checkpoint to prove against.
+            EventRejectedError: the checkpoint's tree does not hold event `seq`.
+            KeyMaterialError: `size` has no checkpoint and this store has no key.
+            StorageError: the database failed.
+        """
+        note = self.latest_checkpoint() if size is None else self.checkpoint(size)
+        return tiles.tlog_proof(self._reader, seq, note)
 
     # ------------------------------------------------------------------ keys
 

@@ -5,13 +5,14 @@ checkpoint the export ends at (`export_checkpoint`), that `checkpoint` and
 `blobs/<sha256>`. The zip is produced piece by piece while the events are read page
 by page, so memory stays flat however long the ledger is: `zipfile` writes to a
 stream that cannot seek (with data descriptors after each entry), and what it has
-written so far is handed out as the next chunk.
+written so far is handed out as the next chunk. `stream_files_zip` does the same
+for any files given as (name, chunks of bytes), such as a partial export's.
 """
 
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ledger.integrity.checkpoint import parse_note
@@ -100,4 +101,20 @@ def _chunks(store: EventStore, note: str, size: int) -> Iterator[bytes]:
                 blob.write(store.get_blob(digest))
             if pipe.full():
                 yield pipe.take()
+    yield pipe.take()
+
+
+def stream_files_zip(files: Iterable[tuple[str, Iterable[bytes]]]) -> Iterator[bytes]:
+    """Yield a zip of `files` (name, chunks of bytes) piece by piece, about `CHUNK`
+    bytes at a time: each file's chunks are read while the zip is handed out."""
+    pipe = _Pipe()
+    with zipfile.ZipFile(pipe, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, chunks in files:
+            with archive.open(_entry(name), "w", force_zip64=True) as handle:
+                for chunk in chunks:
+                    view = memoryview(chunk)
+                    for start in range(0, len(view), CHUNK):  # a large chunk in pieces
+                        handle.write(view[start : start + CHUNK])
+                        if pipe.full():
+                            yield pipe.take()
     yield pipe.take()

@@ -10,7 +10,8 @@ checkpoint (the latest, signed at export time), the checkpoint itself, a manifes
 the scope and the blobs the events reference.
 
 `iter_partial_export` yields the files one by one as chunks of bytes, so a web view
-can stream them into a zip; `write_partial_zip` is that zip writer and
+can stream them into a zip (`stream_partial_zip`, a download whose memory stays
+flat); `write_partial_zip` writes that zip into a file and
 `write_partial_export` the command line's folder or zip, verified before it is put in
 place. Everything is read through indexes: the (stream, version) index for the
 streams, stored Merkle nodes for the proofs, in batches; no event outside the scope
@@ -28,6 +29,7 @@ import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import chain
 from pathlib import Path
 from typing import IO, Final
 
@@ -53,6 +55,7 @@ from ledger.integrity.verify.partial import (
 from ledger.store import EventStore
 from ledger.store.engine import storage_errors
 from ledger.store.export import export_checkpoint
+from ledger.store.export_zip import stream_files_zip
 from ledger.store.tables import events, merkle_nodes
 
 _STREAM_CHUNK: Final = 500  # streams per IN list
@@ -267,7 +270,8 @@ def iter_partial_export(store: EventStore, scope: PartialScope) -> Iterator[File
     def proof_chunks() -> Iterator[bytes]:
         if len(proofs) != len(seqs):
             raise RuntimeError("read events.jsonl to its end before proofs.jsonl")
-        yield b"".join(proofs)
+        for start in range(0, len(proofs), _EVENT_BATCH):
+            yield b"".join(proofs[start : start + _EVENT_BATCH])
 
     yield "events.jsonl", event_chunks()
     yield PROOFS, proof_chunks()
@@ -277,6 +281,22 @@ def iter_partial_export(store: EventStore, scope: PartialScope) -> Iterator[File
         except NotFoundError:  # disposed: the disposal is in ledger/blobs
             continue
         yield f"blobs/{digest}", [content]
+
+
+def stream_partial_zip(store: EventStore, scope: PartialScope) -> Iterator[bytes]:
+    """Return the partial export of `scope` as zip chunks, for a download.
+
+    The checkpoint is signed and the scope's events are chosen before the first
+    byte, so a failure there is raised here, not in the middle of a download.
+
+    Raises:
+        EventRejectedError: the period ends before it starts.
+        KeyMaterialError: no key to sign a checkpoint with, and none is stored.
+        StorageError: the database failed.
+    """
+    files = iter_partial_export(store, scope)
+    first = next(files)  # the checkpoint: the whole selection is made by now
+    return stream_files_zip(chain([first], files))
 
 
 def write_partial_zip(files: Iterable[FileChunks], handle: IO[bytes]) -> None:

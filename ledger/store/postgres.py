@@ -9,10 +9,14 @@ engine is PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
 
+import psycopg
 import psycopg.errors
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 # Sent with every connection so that pg_stat_activity shows who holds the append lock.
 CONNECT_ARGS: Mapping[str, object] = {
@@ -68,29 +72,54 @@ _STREAM_VERSIONS_AND_COMMAND = (
 )
 
 
-def lock_head(connection: Connection) -> tuple[int, bytes, str | None]:
-    """Take the append lock and return the head (size, hash, recorded_at)."""
-    size, hash_, recorded_at = connection.exec_driver_sql(_LOCK_HEAD).one()
-    return int(size), bytes(hash_), recorded_at
+@contextmanager
+def _driver_errors(statement: str) -> Iterator[None]:
+    """Raise a driver error as SQLAlchemy would have wrapped it (IntegrityError, ...)."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
 
 
-def stream_state(
+def _driver(connection: Connection) -> Any:
+    # The psycopg connection of the current transaction (untyped through SQLAlchemy).
+    return connection.connection.driver_connection
+
+
+def locked_state(
     connection: Connection, streams: Sequence[str], command_id: str | None
-) -> tuple[dict[str, int], bool]:
-    """Return the stored versions of `streams` and whether `command_id` was seen."""
+) -> tuple[tuple[int, bytes, str | None], dict[str, int], bool]:
+    """Take the append lock; return the head (size, hash, recorded_at), the stored
+    versions of `streams` and whether `command_id` was seen.
+
+    One round trip: BEGIN, the lock and the state read are sent together in
+    pipeline mode. The server runs them in order, so the state read starts only once
+    the lock is granted, and under READ COMMITTED it takes its own snapshot then,
+    which includes every append that committed before releasing the lock.
+    """
     params: dict[str, object] = {"streams": list(streams)}
     sql = _STREAM_VERSIONS
     if command_id is not None:
         params["command_id"] = command_id
         sql = _STREAM_VERSIONS_AND_COMMAND
+    driver = _driver(connection)
+    with _driver_errors(_LOCK_HEAD + "; " + sql):
+        with driver.pipeline():
+            lock = driver.cursor()
+            lock.execute(_LOCK_HEAD)
+            state = driver.cursor()
+            state.execute(sql, params)
+        # Leaving the pipeline sent everything and read every result.
+        size, hash_, recorded_at = lock.fetchone()
+        rows = state.fetchall()
     versions: dict[str, int] = {}
     seen = False
-    for kind, name, number in connection.exec_driver_sql(sql, params):
+    for kind, name, number in rows:
         if kind == 1:
             seen = True
         else:
             versions[name] = int(number)
-    return versions, seen
+    return (int(size), bytes(hash_), recorded_at), versions, seen
 
 
 def write_append(
@@ -100,8 +129,15 @@ def write_append(
     stream_rows: Sequence[tuple[str, int]],
     command_rows: Sequence[tuple[str, int, int]],
     head_row: tuple[int, bytes, str],
+    *,
+    commit: bool = False,
 ) -> None:
     """Insert the events, nodes, stream versions and commands, and move the head.
+
+    With `commit`, the write and COMMIT go to the server together (pipeline mode)
+    and this returns once COMMIT has succeeded, that is once the server has made the
+    transaction durable (synchronous_commit); the caller's commit then has nothing
+    left to do.
 
     An event row is (seq, stream, version, type, schema, actor, command_id,
     occurred_at, recorded_at, key_id, hash, envelope); a command row is
@@ -134,7 +170,16 @@ def write_append(
         "streams": [stream for stream, _ in stream_rows],
         "versions": [version for _, version in stream_rows],
     }
-    connection.exec_driver_sql(_APPEND_WRITE, params)
+    if not commit:
+        connection.exec_driver_sql(_APPEND_WRITE, params)
+        return
+    driver = _driver(connection)
+    with _driver_errors(_APPEND_WRITE), driver.pipeline():
+        driver.cursor().execute(_APPEND_WRITE, params)
+        # Sent with the write; leaving the pipeline sends one Sync and waits for
+        # both results. A failed write raises there, and the COMMIT, which the
+        # server then skips, commits nothing.
+        driver.execute("COMMIT")
 
 
 def unique_violation(orig: BaseException | None) -> tuple[str, str] | None:

@@ -49,6 +49,7 @@ class FindingsProjection:
                     "status": "raised",
                     "raised_by": event.actor,
                     "raised_on": day_of(event.occurred_at),
+                    "raised_at": event.occurred_at,
                     "reopened_count": 0,
                 },
             )
@@ -89,6 +90,7 @@ class FindingsProjection:
                 seq,
                 status="done",
                 completed_on=day_of(event.occurred_at),
+                completed_at=event.occurred_at,
                 completed_by=event.actor,
                 evidence=text(data, "evidence"),
                 note=text(data, "note"),

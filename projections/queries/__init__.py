@@ -80,6 +80,7 @@ from projections.queries.tasks import (
 )
 from projections.queries.units import (
     UnitView,
+    subtree_codes,
     unit_scope,
     unit_subtree,
     unit_tree,
@@ -148,6 +149,7 @@ __all__ = [
     "review_list",
     "review_page",
     "signoffs",
+    "subtree_codes",
     "unit_scope",
     "unit_subtree",
     "unit_tree",

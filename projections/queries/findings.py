@@ -32,6 +32,7 @@ class ActionView:
     due_on: str
     status: str
     completed_on: str | None
+    completed_at: str | None  # the ledger time the action was recorded done
     completed_by: str | None
     evidence: tuple[JSONValue, ...]
     note: str | None
@@ -50,7 +51,8 @@ class FindingView:
     audit: str | None
     status: str
     raised_by: str
-    raised_on: str
+    raised_on: str  # the UTC day of raised_at
+    raised_at: str  # the ledger time the finding was raised
     containment: str | None
     cause: str | None
     cause_method: str | None
@@ -83,6 +85,7 @@ def _finding(
         status=text_of(r["status"]),
         raised_by=text_of(r["raised_by"]),
         raised_on=text_of(r["raised_on"]),
+        raised_at=text_of(r["raised_at"]),
         containment=text_or_none(r["containment"]),
         cause=text_or_none(r["cause"]),
         cause_method=text_or_none(r["cause_method"]),
@@ -106,6 +109,7 @@ def _action(r: Mapping[str, object]) -> ActionView:
         due_on=text_of(r["due_on"]),
         status=text_of(r["status"]),
         completed_on=text_or_none(r["completed_on"]),
+        completed_at=text_or_none(r["completed_at"]),
         completed_by=text_or_none(r["completed_by"]),
         evidence=json_list(r["evidence"]),
         note=text_or_none(r["note"]),

@@ -56,27 +56,53 @@ class IndicatorView:
     measurements: tuple[MeasurementView, ...] = ()
 
 
+def _indicator_rows(
+    conn: Connection,
+    n: int | None,
+    scope: set[str] | None,
+    indicator_id: str | None = None,
+) -> list[dict[str, object]]:
+    """The indicator rows visible at `n` (of `scope`), by id: no targets, no values."""
+    stmt = (
+        select(indicators)
+        .where(visible(indicators, n))
+        .order_by(indicators.c.indicator_id)
+    )
+    if scope is not None:
+        stmt = stmt.where(indicators.c.unit.in_(sorted(scope)))
+    if indicator_id is not None:
+        stmt = stmt.where(indicators.c.indicator_id == indicator_id)
+    return dict_rows(conn, stmt)
+
+
 def _indicators(
     conn: Connection,
     n: int | None,
     scope: set[str] | None,
     indicator_id: str | None = None,
 ) -> list[IndicatorView]:
-    stmt = (
-        select(indicators)
-        .where(visible(indicators, n))
-        .order_by(indicators.c.indicator_id)
+    return _views(conn, n, _indicator_rows(conn, n, scope, indicator_id))
+
+
+def _views(
+    conn: Connection, n: int | None, rows: list[dict[str, object]]
+) -> list[IndicatorView]:
+    """The indicators of `rows` with their targets and measurements as known at `n`.
+
+    Only the targets and measurements of these indicators are read (one range of
+    the primary key each), not those of every indicator of the network.
+    """
+    wanted = sorted({str(r["indicator_id"]) for r in rows})
+    if not wanted:
+        return []
+    tstmt = select(indicator_targets).where(
+        visible(indicator_targets, n),
+        indicator_targets.c.indicator_id.in_(wanted),
     )
-    tstmt = select(indicator_targets).where(visible(indicator_targets, n))
-    mstmt = select(indicator_measurements).where(visible(indicator_measurements, n))
-    if scope is not None:
-        stmt = stmt.where(indicators.c.unit.in_(sorted(scope)))
-    if indicator_id is not None:
-        stmt = stmt.where(indicators.c.indicator_id == indicator_id)
-        tstmt = tstmt.where(indicator_targets.c.indicator_id == indicator_id)
-        mstmt = mstmt.where(indicator_measurements.c.indicator_id == indicator_id)
-    rows = dict_rows(conn, stmt)
-    wanted = {str(r["indicator_id"]) for r in rows}
+    mstmt = select(indicator_measurements).where(
+        visible(indicator_measurements, n),
+        indicator_measurements.c.indicator_id.in_(wanted),
+    )
     targets: dict[str, list[TargetView]] = {}
     for t in dict_rows(
         conn,
@@ -84,15 +110,14 @@ def _indicators(
             indicator_targets.c.indicator_id, indicator_targets.c.effective_from
         ),
     ):
-        if str(t["indicator_id"]) in wanted:
-            targets.setdefault(str(t["indicator_id"]), []).append(
-                TargetView(
-                    effective_from=str(t["effective_from"]),
-                    target=text_of(t["target"]),
-                    reason=text_or_none(t["reason"]),
-                    set_by=text_of(t["set_by"]),
-                )
+        targets.setdefault(str(t["indicator_id"]), []).append(
+            TargetView(
+                effective_from=str(t["effective_from"]),
+                target=text_of(t["target"]),
+                reason=text_or_none(t["reason"]),
+                set_by=text_of(t["set_by"]),
             )
+        )
     measured: dict[str, list[dict[str, object]]] = {}
     for m in dict_rows(
         conn,
@@ -100,8 +125,7 @@ def _indicators(
             indicator_measurements.c.indicator_id, indicator_measurements.c.period
         ),
     ):
-        if str(m["indicator_id"]) in wanted:
-            measured.setdefault(str(m["indicator_id"]), []).append(m)
+        measured.setdefault(str(m["indicator_id"]), []).append(m)
     views = []
     for r in rows:
         iid = str(r["indicator_id"])
@@ -213,8 +237,9 @@ def indicator_page(
     """Return one page of the indicators register (of the units `within`, None:
     every unit): searched in numbers and names.
 
-    An agency has tens to hundreds of indicators, each read with its targets and
-    measurements: the page is cut from the whole register in memory.
+    An agency has hundreds of indicators: the register's rows are filtered, sorted
+    and cut in memory, and only the page's indicators are read with their targets
+    and measurements.
 
     Raises:
         RegisterRequestError: the request names an unknown sort key.
@@ -224,29 +249,32 @@ def indicator_page(
             "sort", f"sort by one of {', '.join(sorted(INDICATOR_SORTS))}"
         )
     words = [w.lower() for w in request.words]
-    found = [
-        i
-        for i in indicator_list(engine, ledger, unit=unit, subtree=subtree, as_of=as_of)
-        if (status is None or i.status == status)
-        and (within is None or i.unit in within)
-        and all(w in i.indicator_id.lower() or w in i.name.lower() for w in words)
-    ]
-    sort = request.sort or "id"
-    found.sort(
-        key=lambda i: (_sort_value(i, sort), i.indicator_id), reverse=request.descending
-    )
-    if request.per_page is not None:
-        start = (request.page - 1) * request.per_page
-        page = found[start : start + request.per_page]
-    else:
-        page = found
+    with engine.connect() as conn:
+        n = position(ledger, as_of)
+        found = [
+            r
+            for r in _indicator_rows(conn, n, unit_scope(conn, n, unit, subtree))
+            if (status is None or text_of(r["status"]) == status)
+            and (within is None or text_of(r["unit"]) in within)
+            and all(
+                w in str(r["indicator_id"]).lower() or w in text_of(r["name"]).lower()
+                for w in words
+            )
+        ]
+        sort = request.sort or "id"
+        found.sort(
+            key=lambda r: (_sort_value(r, sort), str(r["indicator_id"])),
+            reverse=request.descending,
+        )
+        if request.per_page is not None:
+            start = (request.page - 1) * request.per_page
+            shown = found[start : start + request.per_page]
+        else:
+            shown = found
+        page = _views(conn, n, shown)
     return Page(tuple(page), len(found), request)
 
 
-def _sort_value(view: IndicatorView, sort: str) -> str:
-    return {
-        "id": view.indicator_id,
-        "name": view.name,
-        "unit": view.unit,
-        "status": view.status,
-    }[sort]
+def _sort_value(row: dict[str, object], sort: str) -> str:
+    column = {"id": "indicator_id", "name": "name", "unit": "unit", "status": "status"}
+    return text_of(row[column[sort]])

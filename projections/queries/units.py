@@ -56,7 +56,12 @@ def unit_scope(
         return None
     if not subtree:
         return {unit}
-    by_code = {u.code: u for u in units_at(conn, n)}
+    return set(subtree_codes(units_at(conn, n), unit))
+
+
+def subtree_codes(tree: list[UnitView], unit: str) -> list[str]:
+    """Return the codes of `unit` and every unit below it in `tree`, sorted."""
+    by_code = {u.code: u for u in tree}
     found, todo = set(), [unit]
     while todo:
         code = todo.pop()
@@ -65,7 +70,7 @@ def unit_scope(
         found.add(code)
         if code in by_code:
             todo.extend(by_code[code].children)
-    return found
+    return sorted(found)
 
 
 def unit_tree(

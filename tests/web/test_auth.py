@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import Table, create_engine, event
 
 from ledger.clock import FixedClock
 from ledger.domain import users as us
@@ -25,6 +26,7 @@ from tests.support.webapp import (
     sign_in,
     web_app,
 )
+from web.auth import Sessions, web_sessions
 
 __all__ = ["client", "people_signer", "people_store", "people_template", "web_app"]
 
@@ -348,3 +350,33 @@ def test_with_a_temporary_password_other_pages_wait_for_ones_own(
     other = web_app.test_client()
     sign_in(other, "alice")
     assert other.get("/elsewhere").status_code == 200
+
+
+def test_two_workers_creating_the_session_tables_at_once_both_go_on(
+    pg_url: str, clock: FixedClock
+) -> None:
+    # The second worker finds the tables missing, but the first creates them just
+    # before its own CREATE TABLE runs: the database refuses it as a duplicate.
+    worker = create_engine(pg_url)
+    other = create_engine(pg_url)
+
+    raced: list[str] = []
+
+    def first_worker_wins(table: Table, connection: object, **_: object) -> None:
+        if table.name == "web_sessions" and not raced:
+            raced.append(table.name)
+            with other.begin() as conn:
+                table.create(conn, checkfirst=True)
+
+    event.listen(web_sessions, "before_create", first_worker_wins)
+    try:
+        sessions = Sessions(worker, clock)
+        token = sessions.open("alice")
+        row = sessions.lookup(token)
+        assert row is not None
+        assert row.user_id == "alice"
+        assert raced == ["web_sessions"]
+    finally:
+        event.remove(web_sessions, "before_create", first_worker_wins)
+        worker.dispose()
+        other.dispose()

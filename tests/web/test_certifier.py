@@ -44,7 +44,12 @@ __all__ = [
 ]
 
 REPO = Path(__file__).resolve().parents[2]
-AREA_PAGES = ("/certifier/", "/certifier/consistency", "/certifier/guide")
+AREA_PAGES = (
+    "/certifier/",
+    "/certifier/consistency",
+    "/certifier/partial",
+    "/certifier/guide",
+)
 
 
 class _Forms(HTMLParser):
@@ -226,6 +231,35 @@ def test_a_failed_verification_names_the_first_failing_event(
     assert last.summary().startswith("FAIL seq=3 ")
 
 
+def verify_offline(
+    export: Path, trusted_key: str, tmp_path: Path
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m ledger.verify --export` on `export` in a subprocess where
+    importing sqlalchemy, psycopg, flask, marshmallow or alembic fails."""
+    blocker = tmp_path / "blocker"
+    blocker.mkdir(exist_ok=True)
+    for name in ("sqlalchemy", "psycopg", "flask", "marshmallow", "alembic"):
+        (blocker / f"{name}.py").write_text(
+            f"raise ImportError('{name} is not available offline')\n"
+        )
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ledger.verify",
+            "--export",
+            str(export),
+            "--trusted-key",
+            trusted_key,
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": f"{blocker}{os.pathsep}{REPO}"},
+        cwd=tmp_path,
+        check=False,
+    )
+
+
 # ------------------------------------------------------------------ the full export
 
 
@@ -241,29 +275,7 @@ def test_the_streamed_full_export_verifies_offline_without_a_database_driver(
     assert f"filename=ledger-export-{size}.zip" in answer.headers["Content-Disposition"]
     archive = tmp_path / "ledger-export.zip"
     archive.write_bytes(answer.get_data())
-    blocker = tmp_path / "blocker"
-    blocker.mkdir()
-    for name in ("sqlalchemy", "psycopg", "flask", "marshmallow", "alembic"):
-        (blocker / f"{name}.py").write_text(
-            f"raise ImportError('{name} is not available offline')\n"
-        )
-    genesis = next(people_store.read(1, 1)).key
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ledger.verify",
-            "--export",
-            str(archive),
-            "--trusted-key",
-            genesis,
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": f"{blocker}{os.pathsep}{REPO}"},
-        cwd=tmp_path,
-        check=False,
-    )
+    run = verify_offline(archive, next(people_store.read(1, 1)).key, tmp_path)
     assert run.returncode == 0, run.stderr
     root = base64.b64encode(people_store.root(size)).decode()
     assert run.stdout.startswith(f"OK n={size} root={root}")

@@ -478,7 +478,8 @@ def test_the_history_lists_every_event_with_its_position(
     ):
         assert name in text
     last = people_store.read_stream("finding/F-1")[-1]
-    assert f'<td class="number">{last.seq}</td>' in text
+    assert f'<td class="number">{last.seq}<br>' in text
+    assert f'href="/ledger/proof/{last.seq}" download>Proof<' in text
 
 
 def test_as_of_shows_the_earlier_state_without_forms(

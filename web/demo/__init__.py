@@ -10,13 +10,15 @@ e-signature of the product is exercised; the same seed gives the same records.
 
 Time is driven by a `FixedClock` shared with the service and the store: it moves
 day by day, so `recorded_at` follows the story and `occurred_at` is the same day.
-The demo passwords are `demo_password(user_id, seed)`.
+The demo passwords are `demo_password(user_id, seed)`; being public, they are
+hashed (and the e-signature keys sealed) at the cheap cost `DEMO_SCRYPT_N`.
 """
 
 from __future__ import annotations
 
 from web.demo.fill import fill_demo
 from web.demo.scale import (
+    DEMO_SCRYPT_N,
     SIZES,
     DemoRandom,
     DemoSummary,
@@ -26,6 +28,7 @@ from web.demo.scale import (
 )
 
 __all__ = [
+    "DEMO_SCRYPT_N",
     "SIZES",
     "DemoRandom",
     "DemoSummary",

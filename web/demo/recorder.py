@@ -115,7 +115,9 @@ class Recorder:
     def blob(self, name: str, text: str) -> dict[str, JSONValue]:
         """Store a text attachment and return its blob reference."""
         data = text.encode("utf-8")
-        digest = self.store.put_blob(data)
+        # Bulk: stored in the transaction of the day's commands that name it.
+        put = self.batch.put_blob if self.batch is not None else self.store.put_blob
+        digest = put(data)
         return {
             "blob": digest,
             "size": len(data),

@@ -104,6 +104,13 @@ class DemoRandom:
         return items[self.next() % len(items)]
 
 
+# The scrypt cost of the demo's passwords and sealed keys. Every demo password is
+# public (`demo_password`, printed by `qms demo`), so a costly derivation would
+# protect nothing; production keeps `ledger.integrity.signing.SCRYPT_N`, and a
+# password a person sets later in the demo ledger is hashed at the server's cost.
+DEMO_SCRYPT_N = 2**10
+
+
 def demo_password(user_id: str, seed: int = 1) -> str:
     """Return the demo password of `user_id` (seed 1: `demo-<user_id>`)."""
     return f"demo-{user_id}" if seed == 1 else f"demo-{seed}-{user_id}"

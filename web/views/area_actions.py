@@ -10,31 +10,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
-
-from flask import current_app
 
 from ledger.domain.permissions import SUBTREE_ROLES
 from projections import queries as q
+from web.i18n import local_date
+from web.units import unit_subtree
 from web.wiring import current_wiring
 
 
 def agency_today(moment: datetime | None = None) -> date:
     """The agency-time date of `moment` (default: now by the ledger's clock)."""
-    moment = moment or current_wiring().clock.now()
-    zone = ZoneInfo(str(current_app.config["QMS_TIMEZONE"]))
-    return moment.astimezone(zone).date()
+    return local_date(moment or current_wiring().clock.now())
 
 
 def role_units(roles: tuple[tuple[str, str], ...], role: str) -> set[str]:
     """The units where the person holds `role` (a subtree role: and every unit below)."""
-    store = current_wiring().store
     found: set[str] = set()
     for name, scope in roles:
         if name != role:
             continue
         if role in SUBTREE_ROLES:
-            found |= set(q.unit_subtree(store.engine, store, scope))
+            found |= set(unit_subtree(scope))
         else:
             found.add(scope)
     return found

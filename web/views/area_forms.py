@@ -223,7 +223,9 @@ class ReviewForm(CommandForm):
     attendees = TextAreaField(
         _l("Attendees"),
         validators=[DataRequired(message=_l("Name the attendees"))],
-        description=_l("One user ID a line"),
+        description=_l(
+            "User IDs, one a line or separated by commas or spaces (mia, bob)"
+        ),
     )
     decisions = TextAreaField(
         _l("Decisions"),

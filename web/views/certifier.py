@@ -5,8 +5,9 @@ are "verify now" (a whole-ledger verification in the background, whose result is
 kept beside the ledger, `ledger.store.verifications`) and the consistency check of a
 checkpoint kept earlier, which reads and compares. The home page shows the latest
 checkpoint, the ledger's keys with their history and the signed-note verifier key
-strings; the full export downloads as a zip streamed while it is read; the guide
-says how to verify all of it offline.
+strings; the full export downloads as a zip streamed while it is read, and so does
+a partial export of one unit's records for a period (`web.views.certifier_partial`);
+the guide says how to verify all of it offline.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from wtforms import TextAreaField
 
 from ledger.errors import ConfigError, KeyMaterialError, StorageError
 from ledger.integrity.checkpoint import parse_note, verifier_key
+from ledger.integrity.verify.partial import CANNOT_SHOW
 from ledger.store import consistency
 from ledger.store.checkpoints import latest_checkpoint
 from ledger.store.export import export_checkpoint
@@ -48,6 +50,7 @@ from ledger.store.verifications import (
     start_in_background,
 )
 from web.auth import SignedIn, login_required
+from web.views import certifier_partial
 from web.views.findings_actions import units_covered
 from web.views.indicators import person
 from web.wiring import current_wiring
@@ -217,6 +220,24 @@ def export_zip() -> ResponseReturnValue:
     )
 
 
+@bp.route("/partial", methods=["GET"])
+@login_required
+def partial_export() -> ResponseReturnValue:
+    """The partial export's form; once sent and valid, the zip download.
+
+    Answers 400 with the fields' errors (nothing downloaded), 404 for a unit the
+    person does not certify.
+    """
+    who = certifier()
+    form, scope = certifier_partial.read_form(who, request.args)
+    if scope is not None:
+        return certifier_partial.download(scope)
+    return (
+        render_template("certifier/partial.html", form=form),
+        400 if form.errors else 200,
+    )
+
+
 def _problem_text(check: consistency.KeptCheck) -> str:
     """Why the kept checkpoint and ours cannot both be true, in words."""
     if check.problem == consistency.MALFORMED:
@@ -366,7 +387,10 @@ def guide() -> ResponseReturnValue:
     genesis = next(store.read(1, 1))
     if request.args.get("download") == "1":  # self-contained: no navigation, no form
         page = render_template(
-            "certifier/guide_print.html", origin=store.origin, genesis_key=genesis.key
+            "certifier/guide_print.html",
+            origin=store.origin,
+            genesis_key=genesis.key,
+            cannot_show=CANNOT_SHOW,
         )
         return Response(
             page,
@@ -376,5 +400,8 @@ def guide() -> ResponseReturnValue:
             },
         )
     return render_template(
-        "certifier/guide.html", origin=store.origin, genesis_key=genesis.key
+        "certifier/guide.html",
+        origin=store.origin,
+        genesis_key=genesis.key,
+        cannot_show=CANNOT_SHOW,
     )

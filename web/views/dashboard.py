@@ -15,6 +15,7 @@ from projections import queries as q
 from projections.errors import RecordNotFoundError
 from web.as_of import read_as_of
 from web.auth import login_required
+from web.units import unit_tree
 from web.views import area_actions as acts
 from web.views.indicators import chart_of, person
 from web.wiring import current_wiring
@@ -43,7 +44,7 @@ def index() -> ResponseReturnValue:
     moment = as_of.moment if as_of is not None else None
     unit = request.args.get("unit", "").strip() or person().unit
     subtree = request.args.get("subtree", "1") != "0"
-    known = {u.code for u in q.unit_tree(store.engine, store, as_of=moment)}
+    known = {u.code for u in unit_tree(moment)}
     if unit not in known:
         abort(404)
     try:

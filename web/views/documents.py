@@ -33,7 +33,9 @@ from web.auth import SignedIn, login_required
 from web.forms_documents import (
     KIND_LABELS,
 )
+from web.i18n import local_date
 from web.reading import read_scope
+from web.units import unit_tree
 from web.views import documents_record as rec
 from web.views import documents_steps, documents_upload  # noqa: F401  # their routes join bp
 from web.views.me import add_task_section
@@ -198,13 +200,11 @@ def register() -> ResponseReturnValue:
             as_of=as_of,
             as_of_error=as_of_error,
             sort_labels=SORT_LABELS,
-            units=q.unit_tree(
-                store.engine, store, as_of=as_of.moment if as_of else None
-            ),
+            units=unit_tree(as_of.moment if as_of else None),
             may_draft=_may_draft(rec.signed_in()) and as_of is None,
-            today=(as_of.moment if as_of else current_wiring().clock.now())
-            .date()
-            .isoformat(),
+            today=local_date(
+                as_of.moment if as_of else current_wiring().clock.now()
+            ).isoformat(),
             **rec.page_globals(),
         ),
         status,
@@ -224,7 +224,7 @@ def task_section(person: SignedIn) -> str | None:
     store = wiring.store
     try:
         tasks = q.open_tasks(
-            store.engine, store, person.user_id, today=wiring.clock.now().date()
+            store.engine, store, person.user_id, today=local_date(wiring.clock.now())
         )
     except RecordNotFoundError:
         return None

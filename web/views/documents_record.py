@@ -34,6 +34,7 @@ from web.forms_documents import (
     SubmitForm,
 )
 from web.reading import require_document
+from web.units import unit_subtree
 from web.views.documents_actions import (
     allowed_actions,
     latest,
@@ -97,9 +98,8 @@ def document(doc_id: str, as_of: AsOf | None = None) -> q.DocumentView:
 
 
 def roles(person: SignedIn, unit: str) -> set[str]:
-    store = current_wiring().store
     below = {
-        scope: set(q.unit_subtree(store.engine, store, scope))
+        scope: set(unit_subtree(scope))
         for role, scope in person.roles
         if role in SUBTREE_ROLES
     }

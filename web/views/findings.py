@@ -30,6 +30,7 @@ from projections import queries as q
 from web.as_of import read_as_of
 from web.auth import SignedIn, login_required
 from web.commands import record
+from web.i18n import local_date
 from web.picks import audit_picks
 from web.reading import read_scope
 from web.views import findings_forms as ff
@@ -137,7 +138,7 @@ def register() -> ResponseReturnValue:
                     str(names.get(i.classification, i.classification)),
                     str(STATUS_NAMES.get(i.status, i.status)),
                     i.due_on,
-                    i.raised_on,
+                    local_date(i.raised_at).isoformat(),
                     i.description,
                 ]
                 for i in items

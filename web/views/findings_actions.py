@@ -17,7 +17,7 @@ from ledger.domain.permissions import COMMAND_ROLES, SUBTREE_ROLES
 from projections import queries as q
 from web.auth import SignedIn
 from web.reading import read_scope
-from web.wiring import current_wiring
+from web.units import unit_subtree
 
 OPEN_STATUSES = (
     "raised",
@@ -31,14 +31,13 @@ OPEN_STATUSES = (
 
 def units_covered(person: SignedIn, roles: Iterable[str] | None = None) -> set[str]:
     """Return the units where `person` holds one of `roles` (None: any role)."""
-    store = current_wiring().store
     wanted = None if roles is None else set(roles)
     found: set[str] = set()
     for role, scope in person.roles:
         if wanted is not None and role not in wanted:
             continue
         if role in SUBTREE_ROLES:
-            found |= set(q.unit_subtree(store.engine, store, scope))
+            found |= set(unit_subtree(scope))
         else:
             found.add(scope)
     return found

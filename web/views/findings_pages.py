@@ -12,15 +12,13 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     render_template,
     request,
 )
@@ -37,7 +35,9 @@ from projections.errors import RecordNotFoundError, RegisterRequestError
 from web import history_words as hw
 from web.as_of import AsOf
 from web.auth import SignedIn
+from web.i18n import local_date
 from web.reading import require_unit
+from web.units import unit_tree
 from web.wiring import current_wiring
 
 bp = Blueprint("findings", __name__, url_prefix="/findings")
@@ -78,9 +78,7 @@ def person() -> SignedIn:
 
 def today() -> date:
     """Today in the agency's time zone, by the ledger's clock."""
-    zone = ZoneInfo(str(current_app.config["QMS_TIMEZONE"]))
-    moment: datetime = current_wiring().clock.now()
-    return moment.astimezone(zone).date()
+    return local_date(current_wiring().clock.now())
 
 
 def page_request(sorts: Sequence[str]) -> tuple[q.PageRequest, dict[str, str]]:
@@ -146,11 +144,7 @@ def link_args(**changes: object) -> dict[str, object]:
 
 def unit_choices(units: Iterable[str]) -> list[tuple[str, str]]:
     """The units offered in a form or filter, with their names in the reader's language."""
-    store = current_wiring().store
-    names = {
-        u.code: (u.name_zh if _zh() else u.name_en)
-        for u in q.unit_tree(store.engine, store)
-    }
+    names = {u.code: (u.name_zh if _zh() else u.name_en) for u in unit_tree()}
     return [(code, f"{code} {names.get(code, '')}".strip()) for code in sorted(units)]
 
 

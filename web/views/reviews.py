@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date
 
 from flask import (
@@ -44,6 +45,8 @@ from web.wiring import current_wiring
 bp = Blueprint("reviews", __name__, url_prefix="/reviews")
 
 PER_PAGE = 25
+# Between the user IDs of the attendees: new lines, spaces, commas (, ，), 、 and ;.
+SEPARATORS = re.compile(r"[\s,，、;；]+")
 
 
 @bp.route("", methods=["GET"])
@@ -178,6 +181,11 @@ def _lines(text: str | None) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
+def _user_ids(text: str | None) -> list[str]:
+    """User IDs as people type them: one a line, or between commas, 、 or spaces."""
+    return [part for part in SEPARATORS.split(text or "") if part]
+
+
 def _day(text: str) -> date | None:
     try:
         return date.fromisoformat(text)
@@ -254,7 +262,7 @@ def hold() -> ResponseReturnValue:
                     review_id=review_id,
                     unit=unit,
                     held_on=form.held_on.data,
-                    attendees=_lines(form.attendees.data),
+                    attendees=_user_ids(form.attendees.data),
                     inputs=inputs,
                     decisions=_lines(form.decisions.data),
                     actions=actions,

@@ -16,6 +16,7 @@ from ledger.integrity.checkpoint import (
     parse_verifier_key,
     verify_checkpoint,
 )
+from ledger.integrity.tlog_proof import verify_proof as verify_tlog_proof
 from tests.support.cli import Qms
 
 
@@ -120,6 +121,36 @@ def test_proofs_verify_against_a_signed_checkpoint(qms: Qms, tmp_path: Path) -> 
     hashes = [bytes.fromhex(h) for h in proof["hashes"]]
     assert merkle.verify_inclusion(leaf, 1, cp.size, hashes, cp.root)
     assert not merkle.verify_inclusion(leaf, 2, cp.size, hashes, cp.root)
+
+
+def test_a_tlog_proof_file_verifies_with_the_published_key(
+    qms: Qms, tmp_path: Path
+) -> None:
+    _, out, _ = qms("pubkey", "--json")
+    _, _, public = parse_verifier_key(json.loads(out)["verifier_key"])
+    n = qms.size()
+    code, text, err = qms("prove", "inclusion", "2", "--format", "tlog-proof")
+    assert code == 0, err
+    assert text.startswith("c2sp.org/tlog-proof@v1\nindex 1\n")
+    code, _, _ = qms("export", "--out", str(tmp_path / "e"))
+    lines = (tmp_path / "e" / "events.jsonl").read_bytes().splitlines()
+    leaf = bytes.fromhex(json.loads(lines[1])["hash"])
+    origin = "qms.test.gov.cn/ledger"
+    proof, cp = verify_tlog_proof(text, leaf, origin, [public])
+    assert (proof.index, cp.size) == (1, n)
+    code, text, err = qms(
+        "prove", "inclusion", "1", "--size", "1", "--format", "tlog-proof"
+    )
+    assert code == 0, err
+    assert (
+        verify_tlog_proof(
+            text, bytes.fromhex(json.loads(lines[0])["hash"]), origin, [public]
+        )[1].size
+        == 1
+    )
+    code, _, err = qms("prove", "inclusion", "1", "--format", "json-ld")
+    assert code == 2
+    assert "--format" in err
 
 
 def test_key_rotation_keeps_the_ledger_verifying(qms: Qms, tmp_path: Path) -> None:

@@ -281,6 +281,54 @@ class TestBatch:
         assert service.store.stream_version("document/QP-01") == 1
         assert service.store.stream_version("document/QP-02") == 0
 
+    def test_a_held_blob_is_stored_with_the_events_that_name_it(
+        self, service: Service
+    ) -> None:
+        data = b"procedure text held by the batch"
+        with service.batch() as batch:
+            digest = batch.put_blob(data)
+            assert service.store.blob_size(digest) is None  # held, not yet stored
+            ref = {"blob": digest, "size": len(data), "name": "qp.txt"}
+            batch.handle(
+                d.DraftDocument(
+                    doc_id="QP-01",
+                    unit="B1",
+                    title="Control of records",
+                    kind="procedure",
+                    content={**ref, "media_type": "text/plain"},
+                ),
+                "alice",
+            )
+        assert service.store.get_blob(digest) == data
+        (drafted,) = service.store.read_stream("document/QP-01")
+        assert drafted.data["content"]["blob"] == digest  # type: ignore[index,call-overload]
+
+    def test_a_held_blob_is_dropped_with_a_failing_command(
+        self, service: Service
+    ) -> None:
+        data = b"evidence that never gets recorded"
+        batch = service.batch()
+        digest = batch.put_blob(data)
+        with pytest.raises(NotFoundError):
+            batch.handle(d.SubmitDocument(doc_id="QP-404"), "alice")
+        batch.flush()
+        assert service.store.blob_size(digest) is None
+        assert service.store.stream_version("document/QP-404") == 0
+
+    def test_a_held_blob_that_was_disposed_of_fails_the_transaction(
+        self, service: Service
+    ) -> None:
+        data = b"disposed of once"
+        digest = service.store.put_blob(data)
+        service.store.dispose_blob(digest, "retention period over", actor="root")
+        batch = service.batch()
+        batch.put_blob(data)
+        batch.handle(draft(service.store, "QP-01"), "alice")
+        with pytest.raises(EventRejectedError) as caught:
+            batch.flush()
+        assert "was disposed of" in str(caught.value)
+        assert service.store.stream_version("document/QP-01") == 0
+
 
 class TestSigningSession:
     def test_refuses_a_wrong_password(self, service: Service) -> None:

@@ -18,6 +18,7 @@ from ledger.store import EventStore
 from ledger.store.partial_export import (
     PartialScope,
     iter_partial_export,
+    stream_partial_zip,
     write_partial_export,
     write_partial_zip,
 )
@@ -106,6 +107,59 @@ def test_a_zip_streamed_to_a_stream_that_cannot_seek_verifies(
     result = verify_partial_export(out, trusted_key_id=ledger.signer.key_id)
     assert (result.events, result.blobs_checked) == (3, 1)
     assert dict(result.streams) == {"document/A": 2, "ledger/keys": 1}
+
+
+def test_the_zip_for_a_download_is_handed_out_while_it_is_read(
+    ledger: EventStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger.append(
+        [
+            NewEvent(
+                stream=f"document/D-{i}",
+                type="document.drafted",
+                data={"n": i},
+                actor="u-a",
+            )
+            for i in range(2000)
+        ]
+    )
+    streams = tuple(f"document/D-{i}" for i in range(2000))
+    monkeypatch.setattr("ledger.store.export_zip.CHUNK", 4096)
+    sizes, parts = [], []
+    march = PartialScope(
+        unit="BJ",
+        subtree=True,
+        units=("BJ",),
+        streams=streams,
+        start=date(2026, 3, 1),
+        end=date(2026, 3, 31),
+    )
+    for chunk in stream_partial_zip(ledger, march):
+        sizes.append(len(chunk))
+        parts.append(chunk)
+    # Many chunks, none larger than CHUNK and what deflate keeps back between two
+    # outputs: the zip is never held whole.
+    assert len(sizes) >= 5
+    assert max(sizes) < 4096 + 65536
+    out = tmp_path / "p.zip"
+    out.write_bytes(b"".join(parts))
+    result = verify_partial_export(out, trusted_key_id=ledger.signer.key_id)
+    assert result.events == 2000 + 1  # and the key stream
+
+
+def test_a_reversed_period_is_refused_before_the_first_byte(
+    ledger: EventStore,
+) -> None:
+    reversed_scope = PartialScope(
+        unit="BJ",
+        subtree=True,
+        units=("BJ",),
+        streams=("document/A",),
+        start=date(2026, 3, 1),
+        end=date(2026, 2, 1),
+    )
+    with pytest.raises(EventRejectedError, match="before it starts"):
+        stream_partial_zip(ledger, reversed_scope)
 
 
 def test_the_written_folder_verifies_and_a_reversed_period_is_refused(
