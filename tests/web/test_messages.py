@@ -229,7 +229,8 @@ def test_planning_an_audit(
         unit="B1",
         scope="records",
         criteria="7.5",
-        lead_auditor="dave",  # belongs to the audited unit
+        lead_auditor="carol",
+        team="dave",  # typed, and dave belongs to the audited unit
         planned_start="2026-02-01",
         planned_end="2026-02-03",
     )
@@ -238,7 +239,7 @@ def test_planning_an_audit(
         "zh_CN": "dave 属于单位 B1，不能审核本单位",
         "en": "dave belongs to unit B1 and may not audit it",
     }[language]
-    _refused(answer, "lead_auditor", message, people_store, before)
+    _refused(answer, "team", message, people_store, before)
 
 
 def test_changing_a_documents_retention(
@@ -264,13 +265,18 @@ def test_defining_an_indicator(
     client: FlaskClient, people_store: EventStore, language: str
 ) -> None:
     sign_in(client, "mia")
+    first, _ = post_form(client, "/indicators/new", DEFINE)
+    assert first.status_code == 302
     before = people_store.size()
-    answer, _ = post_form(client, "/indicators/new", {**DEFINE, "owner": "nobody"})
+    # The same number again, sent on the record's version: the rule says it exists
+    # (the owner is no longer typed: the form offers only people who may own it).
+    version = str(people_store.stream_version(f"indicator/{DEFINE['indicator_id']}"))
+    answer, _ = post_form(client, "/indicators/new", {**DEFINE, "version": version})
     message = {
-        "zh_CN": "nobody 不是已登记的用户",
-        "en": "nobody is not a registered user",
+        "zh_CN": f"指标 {DEFINE['indicator_id']} 已存在",
+        "en": f"indicator {DEFINE['indicator_id']} exists already",
     }[language]
-    _refused(answer, "owner", message, people_store, before)
+    _refused(answer, "indicator_id", message, people_store, before)
 
 
 def test_holding_a_review_twice(
