@@ -62,7 +62,9 @@ class Verifier:
     _roots: dict[int, bytes] = field(default_factory=dict)
     _esigs: int = 0
     _pool: ProcessPoolExecutor | None = None
-    _pending: deque[tuple[int, Future[list[Facts]]]] = field(default_factory=deque)
+    _pending: deque[tuple[int, Future[list[Facts]] | list[Facts]]] = field(
+        default_factory=deque
+    )
     _publics: dict[str, bytes] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -147,16 +149,32 @@ class Verifier:
         if self._pool is None:
             self._apply_chunk(first, check_chunk(lines, first, keys, rows))
             return
-        self._pending.append(
-            (first, self._pool.submit(check_chunk, lines, first, keys, rows))
+        pending = self._pending
+        busy = sum(
+            1 for _, job in pending if isinstance(job, Future) and not job.done()
         )
-        self._drain(2 * self.workers + 1)
+        if busy >= self.workers:  # every worker has a chunk: check this one here
+            pending.append((first, check_chunk(lines, first, keys, rows)))
+        else:
+            pending.append(
+                (first, self._pool.submit(check_chunk, lines, first, keys, rows))
+            )
+        self._drain(2 * self.workers + 2, ready_only=True)
+        self._drain(2 * self.workers + 2)
 
-    def _drain(self, keep: int) -> None:
-        """Apply the oldest pending chunks until at most `keep` are in flight."""
-        while len(self._pending) > keep:
-            first, future = self._pending.popleft()
-            self._apply_chunk(first, future.result())
+    def _drain(self, keep: int, *, ready_only: bool = False) -> None:
+        """Apply the oldest pending chunks until at most `keep` are in flight.
+
+        With `ready_only`, also apply every oldest chunk whose facts are ready.
+        """
+        pending = self._pending
+        while pending:
+            first, job = pending[0]
+            ready = not isinstance(job, Future) or job.done()
+            if len(pending) <= keep and not (ready_only and ready):
+                return
+            pending.popleft()
+            self._apply_chunk(first, job if isinstance(job, list) else job.result())
 
     def _known_keys(self) -> dict[str, bytes]:
         keys = self._state.keys
