@@ -30,6 +30,8 @@ from ledger.integrity.verify.signatures import POOL_AFTER
 from ledger.integrity.verify.state import LedgerState, VerifiedHead
 
 Progress = Callable[[int], None]
+Job = tuple[list[bytes], int, dict[str, bytes], list[Sequence[object]] | None]
+"""The arguments of `check_chunk` for one chunk, kept until its facts are applied."""
 
 
 @dataclass(slots=True)
@@ -62,7 +64,7 @@ class Verifier:
     _roots: dict[int, bytes] = field(default_factory=dict)
     _esigs: int = 0
     _pool: ProcessPoolExecutor | None = None
-    _pending: deque[tuple[int, Future[list[Facts]] | list[Facts]]] = field(
+    _pending: deque[tuple[int, Future[list[Facts]] | list[Facts], Job]] = field(
         default_factory=deque
     )
     _publics: dict[str, bytes] = field(default_factory=dict)
@@ -151,14 +153,13 @@ class Verifier:
             return
         pending = self._pending
         busy = sum(
-            1 for _, job in pending if isinstance(job, Future) and not job.done()
+            1 for _, job, _ in pending if isinstance(job, Future) and not job.done()
         )
+        args = (lines, first, keys, rows)
         if busy >= self.workers:  # every worker has a chunk: check this one here
-            pending.append((first, check_chunk(lines, first, keys, rows)))
+            pending.append((first, check_chunk(*args), args))
         else:
-            pending.append(
-                (first, self._pool.submit(check_chunk, lines, first, keys, rows))
-            )
+            pending.append((first, self._pool.submit(check_chunk, *args), args))
         self._drain(2 * self.workers + 2, ready_only=True)
         self._drain(2 * self.workers + 2)
 
@@ -169,12 +170,19 @@ class Verifier:
         """
         pending = self._pending
         while pending:
-            first, job = pending[0]
+            first, job, args = pending[0]
             ready = not isinstance(job, Future) or job.done()
             if len(pending) <= keep and not (ready_only and ready):
                 return
             pending.popleft()
-            self._apply_chunk(first, job if isinstance(job, list) else job.result())
+            if isinstance(job, list):
+                facts = job
+            else:
+                try:
+                    facts = job.result()
+                except Exception:  # noqa: BLE001 - a lost worker, or facts too deep to send back
+                    facts = check_chunk(*args)  # here, where the walk reports it
+            self._apply_chunk(first, facts)
 
     def _known_keys(self) -> dict[str, bytes]:
         keys = self._state.keys
