@@ -64,9 +64,7 @@ class Verifier:
     _roots: dict[int, bytes] = field(default_factory=dict)
     _esigs: int = 0
     _pool: ProcessPoolExecutor | None = None
-    _pending: deque[tuple[int, Future[list[Facts]] | list[Facts], Job]] = field(
-        default_factory=deque
-    )
+    _pending: deque[tuple[int, Future[list[Facts]], Job]] = field(default_factory=deque)
     _publics: dict[str, bytes] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -151,15 +149,8 @@ class Verifier:
         if self._pool is None:
             self._apply_chunk(first, check_chunk(lines, first, keys, rows))
             return
-        pending = self._pending
-        busy = sum(
-            1 for _, job, _ in pending if isinstance(job, Future) and not job.done()
-        )
         args = (lines, first, keys, rows)
-        if busy >= self.workers:  # every worker has a chunk: check this one here
-            pending.append((first, check_chunk(*args), args))
-        else:
-            pending.append((first, self._pool.submit(check_chunk, *args), args))
+        self._pending.append((first, self._pool.submit(check_chunk, *args), args))
         self._drain(2 * self.workers + 2, ready_only=True)
         self._drain(2 * self.workers + 2)
 
@@ -171,17 +162,14 @@ class Verifier:
         pending = self._pending
         while pending:
             first, job, args = pending[0]
-            ready = not isinstance(job, Future) or job.done()
+            ready = job.done()
             if len(pending) <= keep and not (ready_only and ready):
                 return
             pending.popleft()
-            if isinstance(job, list):
-                facts = job
-            else:
-                try:
-                    facts = job.result()
-                except Exception:  # noqa: BLE001 - a lost worker, or facts too deep to send back
-                    facts = check_chunk(*args)  # here, where the walk reports it
+            try:
+                facts = job.result()
+            except Exception:  # noqa: BLE001 - a lost worker, or facts too deep to send back
+                facts = check_chunk(*args)  # here, where the walk reports it
             self._apply_chunk(first, facts)
 
     def _known_keys(self) -> dict[str, bytes]:
