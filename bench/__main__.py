@@ -183,8 +183,34 @@ def _big_ledger(config: Config, results: Results, dialect: str, url: str) -> Non
         appender.close()
 
 
+def _verify_demo(results: Results) -> None:
+    """Verify the cached large demo on SQLite, when one is built (`--only records`)."""
+    instance = records_bench.CACHE / "large-sqlite"
+    url = f"sqlite:///{instance / 'qms.sqlite3'}"
+    if records_bench.cached_demo(instance, url, "large") is None:
+        results.skip("verify.demo", "no complete large demo cached on SQLite")
+        return
+    ledger = records_bench.Ledger("sqlite", url, instance, 0, "large", 0.0)
+    store = records_bench.open_demo_store(ledger)
+    try:
+        for workers in (2, 1):
+            print(f"verifying the large demo, {workers} worker(s) ...", flush=True)
+            seconds, events = ledger_bench.verify_store_run(store, workers)
+            results.add(
+                f"verify.demo.w{workers}", Sample((events / seconds,), "events/s")
+            )
+            results.notes.append(
+                f"qms verify of the large demo ({events:,} events), {workers} "
+                f"worker(s): {seconds:,.0f} s, {events / seconds:,.0f} events/s, "
+                f"peak RSS so far {ledger_bench.peak_rss_mb():,.0f} MB"
+            )
+    finally:
+        store.engine.dispose()
+
+
 def run_ledger(config: Config, results: Results, server: PostgresServer | None) -> None:
     """Build a big ledger per dialect; time its verification and its proofs."""
+    _verify_demo(results)
     _big_ledger(
         config, results, "sqlite", f"sqlite:///{config.workdir / 'ours-ledger.sqlite3'}"
     )

@@ -6,6 +6,7 @@ Uses only the store's public API (`ledger.store`) and the offline verifier
 
 from __future__ import annotations
 
+import resource
 import secrets
 import time
 import uuid
@@ -20,6 +21,7 @@ from ledger.integrity.signing import SigningKey
 from ledger.integrity.verify import verify_export, verify_lines
 from ledger.store import EventStore, create_engine_for, migrate
 from ledger.store.export import write_export
+from ledger.store.verify import verify_store
 
 ORIGIN = "bench.qms.example/ledger"
 ACTOR = "u-auditor-03"
@@ -93,6 +95,20 @@ def verify_from_database(store: EventStore, size: int, workers: int) -> float:
     if head.size != size:
         raise RuntimeError(f"verified {head.size} events, expected {size}")
     return seconds
+
+
+def verify_store_run(store: EventStore, workers: int) -> tuple[float, int]:
+    """Run `qms verify`'s check (`verify_store`) on `store`; return seconds and events."""
+    start = time.perf_counter()
+    head, _sizes = verify_store(store, workers=workers)
+    return time.perf_counter() - start, head.size
+
+
+def peak_rss_mb() -> float:
+    """Return the peak resident memory of this process or its largest child, in MB."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, child) / 1024  # ru_maxrss is in KiB on Linux
 
 
 def export_ledger(store: EventStore, folder: Path) -> Path:

@@ -565,3 +565,13 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+def cached_demo(instance: Path, url: str, size: str) -> dict[str, object] | None:
+    """Return the build record of a cached demo ledger when complete and of `size`."""
+    return _cached(instance, url, size)
+
+
+def open_demo_store(ledger: Ledger) -> EventStore:
+    """Open a cached demo ledger's store with its service key."""
+    return _store(ledger)

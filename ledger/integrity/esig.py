@@ -40,11 +40,14 @@ def esig_problem(
     actor: object,
     stream: object,
     keys: Mapping[str, KeyState],
+    checked: tuple[bytes, bool] | None = None,
 ) -> str | None:
     """Return why `esig`, carried by event `seq` of `actor` in `stream`, fails, or None.
 
     The key must be an `esign` key of the signer in force for event `seq` in `keys`,
-    and the signature must verify over `esig_message`.
+    and the signature must verify over `esig_message`. `checked` is (public key,
+    whether the signature verifies with it) when that was found already: it stands
+    for the last step when the key in force is that key.
     """
     if not isinstance(esig, dict) or set(esig) != ESIG_MEMBERS:
         return "esig must have exactly " + ", ".join(sorted(ESIG_MEMBERS))
@@ -69,6 +72,10 @@ def esig_problem(
         if info.revoked_seq is not None:
             return f"esig key {esig['key']} was revoked at seq {info.revoked_seq}"
         return f"esig key {esig['key']} is not in force at seq {seq}"
+    if checked is not None and checked[0] == info.public_key:
+        if checked[1]:
+            return None
+        return f"e-signature of {esig['signer']} does not verify"
     try:
         sig = b64decode_canonical(esig["sig"], 64)
     except ValueError:

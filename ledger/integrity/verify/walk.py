@@ -7,22 +7,31 @@ and raises `VerificationError(seq, reason)`.
 
 from __future__ import annotations
 
-import base64
 import os
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 
 from ledger.errors import VerificationError
 from ledger.integrity import merkle
-from ledger.integrity.chain import GENESIS_PREV, body_hash, signature_message
+from ledger.integrity.chain import GENESIS_PREV
 from ledger.integrity.envelope import KEY_ID_RE
 from ledger.integrity.esig import esig_problem
 from ledger.integrity.signing import key_id as compute_key_id
-from ledger.integrity.verify.lines import read_envelope
-from ledger.integrity.verify.signatures import SIG_BATCH, SignatureChecks
+from ledger.integrity.verify.chunks import (
+    CHUNK,
+    Facts,
+    check_chunk,
+    signature_verifies,
+)
+from ledger.integrity.verify.signatures import POOL_AFTER
 from ledger.integrity.verify.state import LedgerState, VerifiedHead
 
 Progress = Callable[[int], None]
+Job = tuple[list[bytes], int, dict[str, bytes], list[Sequence[object]] | None]
+"""The arguments of `check_chunk` for one chunk, kept until its facts are applied."""
 
 
 @dataclass(slots=True)
@@ -32,6 +41,11 @@ class Verifier:
     `trusted_key` is the id of the first ledger key, known out of band; without it the
     genesis key is accepted as it stands (reported as `genesis_key`). `roots_at` names
     tree sizes whose roots (and ledger keys) the caller wants, e.g. an older checkpoint's.
+
+    Lines go in chunks (`chunks.CHUNK`) through `chunks.check_chunk`, inline or, once
+    the ledger is large enough to repay starting them, in `workers` processes; the
+    facts come back in `seq` order and the checks that depend on order run here on
+    them (`_apply`), so the first failure does not depend on where a chunk ran.
     """
 
     trusted_key: str | None = None
@@ -40,19 +54,22 @@ class Verifier:
     progress: Progress | None = None
 
     _size: int = 0
+    _sent: int = 0
     _prev: bytes = GENESIS_PREV
+    _prev_hex: str = GENESIS_PREV.hex()
     _recorded_at: str = ""
     _versions: dict[str, int] = field(default_factory=dict)
     _state: LedgerState = field(default_factory=LedgerState)
     _frontier: merkle.Frontier = field(default_factory=merkle.Frontier)
     _roots: dict[int, bytes] = field(default_factory=dict)
     _esigs: int = 0
-    _checks: SignatureChecks | None = None
+    _pool: ProcessPoolExecutor | None = None
+    _pending: deque[tuple[int, Future[list[Facts]], Job]] = field(default_factory=deque)
+    _publics: dict[str, bytes] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.trusted_key is not None and not KEY_ID_RE.fullmatch(self.trusted_key):
             raise ValueError("trusted key id must be 16 lowercase hex digits")
-        self._checks = SignatureChecks(self.workers)
 
     @property
     def size(self) -> int:
@@ -63,66 +80,129 @@ class Verifier:
         """Check the next event line.
 
         Raises:
-            VerificationError: this event, or an earlier one's signature, fails.
+            VerificationError: this event fails.
         """
-        seq = self._size + 1
-        try:
-            self._check(seq, line)
-        except VerificationError as exc:
-            self._raise_first(exc)
-        except RecursionError:  # json, canonicalization or a walk over deep data
-            self._raise_first(VerificationError(seq, "JSON is nested too deeply"))
-        if seq % SIG_BATCH == 0:
-            failed = self._sig_checks().known_failure()
-            if failed is not None:
-                self._raise_first(None)
-            if self.progress is not None:
-                self.progress(seq)
+        self._run(iter(((line, None),)))
 
     def feed_all(self, lines: Iterable[bytes]) -> None:
         """Feed every line.
 
         Raises:
-            VerificationError: an event fails, or reading the lines fails (an earlier
-                event's failing signature wins, as in `feed`).
+            VerificationError: an event fails, or reading the lines fails (a failure
+                of an event read before wins).
         """
-        iterator = iter(lines)
-        while True:
-            try:
-                line = next(iterator)
-            except StopIteration:
-                return
-            except VerificationError as exc:
-                self._raise_first(exc)
-                raise  # pragma: no cover - _raise_first raises it or an earlier one
-            self.feed(line)
+        self._run((line, None) for line in lines)
 
-    def _sig_checks(self) -> SignatureChecks:
-        if self._checks is None:  # pragma: no cover - set in __post_init__
-            raise RuntimeError("verifier is closed")
-        return self._checks
+    def feed_rows(self, rows: Iterable[tuple[bytes, Sequence[object]]]) -> None:
+        """Feed every line with the copies a store keeps of its members (`COPIED`).
 
-    def _raise_first(self, exc: VerificationError | None) -> None:
-        checks = self._sig_checks()
-        failed = checks.first_failure(before=exc.seq if exc else None)
-        checks.close()
-        # A signature failure at the same seq wins: a pending signature means steps
-        # (1)-(8) of that event passed, and the signature (9) comes before (10)-(11).
-        if failed is not None and (exc is None or failed[0] <= exc.seq or exc.seq == 0):
-            seq, public = failed
-            raise VerificationError(
-                seq, f"signature does not verify with key {compute_key_id(public)}"
-            ) from exc
-        if exc is not None:
-            raise exc
-
-    def finish(self) -> VerifiedHead:
-        """Wait for the signature checks and return what the chain proves.
+        A copy that differs from the envelope fails its event after the event's own
+        checks pass.
 
         Raises:
-            VerificationError: a signature fails, or the ledger is empty.
+            VerificationError: an event or its copies fail, or reading the rows fails.
         """
-        self._raise_first(None)
+        self._run(iter(rows))
+
+    def _run(self, items: Iterator[tuple[bytes, Sequence[object] | None]]) -> None:
+        lines: list[bytes] = []
+        copies: list[Sequence[object]] = []
+        try:
+            while True:
+                try:
+                    line, copy = next(items)
+                except StopIteration:
+                    break
+                except VerificationError:
+                    # the events read before the failure come first
+                    self._send(lines, copies)
+                    self._drain(0)
+                    raise
+                lines.append(line)
+                if copy is not None:
+                    copies.append(copy)
+                if len(lines) == CHUNK:
+                    self._send(lines, copies)
+                    lines, copies = [], []
+            self._send(lines, copies)
+            self._drain(0)
+        except BaseException:
+            self._close()
+            raise
+
+    def _send(self, lines: list[bytes], copies: list[Sequence[object]]) -> None:
+        """Check a chunk inline, or hand it to a worker and apply what is due."""
+        if not lines:
+            return
+        if len(copies) not in (0, len(lines)):
+            raise ValueError("give copies for every line or for none")
+        first = self._sent + 1
+        self._sent += len(lines)
+        keys = self._known_keys()
+        rows = copies or None
+        if self._pool is None and self.workers > 1 and first > POOL_AFTER:
+            # forkserver: workers start clean even when the caller holds threads
+            # (a database pool, a web server).
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=get_context("forkserver")
+            )
+        if self._pool is None:
+            self._apply_chunk(first, check_chunk(lines, first, keys, rows))
+            return
+        args = (lines, first, keys, rows)
+        self._pending.append((first, self._pool.submit(check_chunk, *args), args))
+        self._drain(2 * self.workers + 2, ready_only=True)
+        self._drain(2 * self.workers + 2)
+
+    def _drain(self, keep: int, *, ready_only: bool = False) -> None:
+        """Apply the oldest pending chunks until at most `keep` are in flight.
+
+        With `ready_only`, also apply every oldest chunk whose facts are ready.
+        """
+        pending = self._pending
+        while pending:
+            first, job, args = pending[0]
+            ready = job.done()
+            if len(pending) <= keep and not (ready_only and ready):
+                return
+            pending.popleft()
+            try:
+                facts = job.result()
+            except Exception:  # noqa: BLE001 - a lost worker, or facts too deep to send back
+                facts = check_chunk(*args)  # here, where the walk reports it
+            self._apply_chunk(first, facts)
+
+    def _known_keys(self) -> dict[str, bytes]:
+        keys = self._state.keys
+        if len(self._publics) != len(keys):
+            self._publics = {kid: k.public_key for kid, k in keys.items()}
+        return self._publics
+
+    def _apply_chunk(self, first: int, facts: list[Facts]) -> None:
+        progress = self.progress
+        seq = first
+        for fact in facts:
+            try:
+                self._apply(seq, fact)
+            except RecursionError:  # a walk over deep data
+                raise VerificationError(seq, "JSON is nested too deeply") from None
+            if progress is not None and seq % CHUNK == 0:
+                progress(seq)
+            seq += 1
+
+    def _close(self) -> None:
+        self._pending.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def finish(self) -> VerifiedHead:
+        """Return what the chain proves.
+
+        Raises:
+            VerificationError: the ledger is empty.
+        """
+        self._close()
         if self._size == 0:
             raise VerificationError(1, "the ledger holds no events")
         if self.progress is not None:
@@ -142,71 +222,96 @@ class Verifier:
             versions=dict(self._versions),
         )
 
-    def _check(self, seq: int, line: bytes) -> None:  # the numbered steps of the spec
+    def _apply(self, seq: int, fact: Facts) -> None:  # the numbered steps of the spec
         def fail(reason: str) -> VerificationError:
             return VerificationError(seq, reason)
 
         # (1) a JSON object, (2) envelope shape and formats, and the line is its JCS
-        env, body = read_envelope(seq, line)
+        if fact[0] is None:
+            raise fail(fact[1])
+        (
+            env_seq,
+            stream,
+            version,
+            recorded_at,
+            prev,
+            kid,
+            etype,
+            digest,
+            hash_hex,
+            bad_hash,
+            sig,
+            sig_checked,
+            data,
+            actor,
+            esig_checked,
+            blobs,
+            copy_problem,
+        ) = fact
         # (3) seq without gaps or repeats
-        if env["seq"] != seq:
+        if env_seq != seq:
             raise fail(
-                f"seq is {env['seq']}, expected {seq} (an event is missing, repeated or moved)"
+                f"seq is {env_seq}, expected {seq} (an event is missing, repeated or moved)"
             )
         # (4) per-stream version without gaps
-        stream, etype = env["stream"], env["type"]
         want_version = self._versions.get(stream, 0) + 1
-        if env["version"] != want_version:
-            raise fail(
-                f"stream {stream} version is {env['version']}, expected {want_version}"
-            )
+        if version != want_version:
+            raise fail(f"stream {stream} version is {version}, expected {want_version}")
         # (5) recorded_at never decreasing
-        if env["recorded_at"] < self._recorded_at:
+        if recorded_at < self._recorded_at:
             raise fail(
-                f"recorded_at {env['recorded_at']} is before the previous event's "
+                f"recorded_at {recorded_at} is before the previous event's "
                 f"{self._recorded_at}"
             )
         # (6) prev links to the previous event's hash
-        if env["prev"] != self._prev.hex():
-            raise fail(f"prev mismatch: expected {self._prev.hex()}, got {env['prev']}")
+        if prev != self._prev_hex:
+            raise fail(f"prev mismatch: expected {self._prev_hex}, got {prev}")
         # (7) hash is SHA-256 of JCS(body)
-        digest = body_hash(body)
-        if env["hash"] != digest.hex():
-            raise fail(f"hash mismatch: computed {digest.hex()}, stated {env['hash']}")
+        if bad_hash is not None:
+            raise fail(f"hash mismatch: computed {hash_hex}, stated {bad_hash}")
         # (8) the signing key is a registered ledger key in force (genesis: its own key)
         state = self._state
+        env = {"type": etype, "stream": stream, "key": kid, "data": data}
         if seq == 1:
             public = state.genesis(env, self.trusted_key)
         else:
             public = state.signing_key(seq, env)
-        # (9) the event signature (checked in order or by workers; see SignatureChecks)
-        sig = base64.b64decode(env["sig"])
-        self._sig_checks().add(seq, public, signature_message(digest), sig)
+        # (9) the event signature (checked with the chunk when the key was known)
+        if sig_checked is not None and sig_checked[0] == public:
+            verified = sig_checked[1]
+        else:
+            verified = signature_verifies(public, sig, digest)
+        if not verified:
+            raise fail(f"signature does not verify with key {compute_key_id(public)}")
         # (10) a person's e-signature, when the event carries one
-        data = env["data"]
-        if "esig" in data:
+        if data is not None and "esig" in data:
             problem = esig_problem(
                 data["esig"],
                 seq=seq,
-                actor=env["actor"],
+                actor=actor,
                 stream=stream,
                 keys=state.keys,
+                checked=esig_checked,
             )
             if problem is not None:
                 raise fail(problem)
             self._esigs += 1
         # (11) key and blob events change what later events are checked against
-        state.apply(seq, etype, stream, data)
-        if b'"blob"' in line:
+        state.apply(seq, etype, stream, data or {})
+        if blobs:
             state.note_blob_refs(seq, data)
         # (12) the Merkle tree grows by this event's hash
         self._frontier.append(digest)
         self._size = seq
         self._prev = digest
-        self._recorded_at = env["recorded_at"]
+        self._prev_hex = hash_hex
+        self._recorded_at = recorded_at
         self._versions[stream] = want_version
         if seq in self.roots_at:
             self._roots[seq] = self._frontier.root()
+        # a store's copies of the members, after the event's own checks
+        if copy_problem is not None:
+            raise fail(copy_problem)
 
 
 def verify_lines(
