@@ -81,6 +81,8 @@ def test_every_page_opens_without_error_csp_violation_or_wcag_violation(
     opened = []
     checked = set()  # signed out, most pages lead to the sign-in page: check it once
     for path in _pages(live_server):
+        if path.startswith("/api/"):
+            continue  # the JSON API answers a browser without a token 401, by design
         response = page.goto(path)
         assert response is not None, path
         assert response.status < 400, f"{path}: {response.status}"
