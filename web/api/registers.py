@@ -51,6 +51,13 @@ def _store() -> Any:
 # --- one page and one record function per register ---------------------------------
 
 
+def _in_unit_read(person: SignedIn, found: Any, record_id: str) -> Any:
+    """Return `found` when `person` reads its unit; another unit's record is not there."""
+    if not read_scope(person).reads(found.unit):
+        raise RecordNotFoundError(record_id)
+    return found
+
+
 def _documents(
     person: SignedIn, args: Mapping[str, Any]
 ) -> tuple[dict[str, Any], int, dict[str, str]]:
@@ -101,10 +108,7 @@ def _audits(
 
 def _audit(person: SignedIn, audit_id: str, moment: datetime | None) -> Any:
     s = _store()
-    found = q.audit(s.engine, s, audit_id, as_of=moment)
-    if not read_scope(person).reads(found.unit):
-        raise RecordNotFoundError(audit_id)
-    return found
+    return _in_unit_read(person, q.audit(s.engine, s, audit_id, as_of=moment), audit_id)
 
 
 def _findings(
@@ -128,23 +132,23 @@ def _findings(
 
 def _finding(person: SignedIn, finding_id: str, moment: datetime | None) -> Any:
     s = _store()
-    found = q.finding(s.engine, s, finding_id, as_of=moment)
-    if not read_scope(person).reads(found.unit):
-        raise RecordNotFoundError(finding_id)
-    return found
+    return _in_unit_read(
+        person, q.finding(s.engine, s, finding_id, as_of=moment), finding_id
+    )
 
 
 def _indicators(
     person: SignedIn, args: Mapping[str, Any]
 ) -> tuple[dict[str, Any], int, dict[str, str]]:
     s = _store()
+    unit, subtree = unit_filter(person, args)
     return paged(
         q.indicator_page(
             s.engine,
             s,
             page_request(args),
-            unit=unit_filter(person, args)[0],
-            subtree=bool(args.get("subtree", True)),
+            unit=unit,
+            subtree=subtree,
             within=read_scope(person).within,
             status=args.get("status") or None,
             as_of=moment_of(args),
@@ -154,23 +158,23 @@ def _indicators(
 
 def _indicator(person: SignedIn, indicator_id: str, moment: datetime | None) -> Any:
     s = _store()
-    found = q.indicator(s.engine, s, indicator_id, as_of=moment)
-    if not read_scope(person).reads(found.unit):
-        raise RecordNotFoundError(indicator_id)
-    return found
+    return _in_unit_read(
+        person, q.indicator(s.engine, s, indicator_id, as_of=moment), indicator_id
+    )
 
 
 def _reviews(
     person: SignedIn, args: Mapping[str, Any]
 ) -> tuple[dict[str, Any], int, dict[str, str]]:
     s = _store()
+    unit, subtree = unit_filter(person, args)
     return paged(
         q.review_page(
             s.engine,
             s,
             page_request(args),
-            unit=unit_filter(person, args)[0],
-            subtree=bool(args.get("subtree", True)),
+            unit=unit,
+            subtree=subtree,
             within=read_scope(person).within,
             as_of=moment_of(args),
         )
@@ -179,10 +183,9 @@ def _reviews(
 
 def _review(person: SignedIn, review_id: str, moment: datetime | None) -> Any:
     s = _store()
-    found = q.review(s.engine, s, review_id, as_of=moment)
-    if not read_scope(person).reads(found.unit):
-        raise RecordNotFoundError(review_id)
-    return found
+    return _in_unit_read(
+        person, q.review(s.engine, s, review_id, as_of=moment), review_id
+    )
 
 
 def _in_memory(
