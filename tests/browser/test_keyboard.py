@@ -99,6 +99,12 @@ def test_the_document_flow_with_the_keyboard_alone(
     _tab_to(author, "main form[method=post] button[type=submit]")
     with author.expect_navigation():
         author.keyboard.press("Enter")
+    # The page's script moves the focus once it has run: wait for it (5 s at most).
+    author.wait_for_function(
+        "(s) => !!document.activeElement && document.activeElement.matches(s)",
+        arg=".error-summary",
+        timeout=5000,
+    )
     assert _focused(author, ".error-summary")
     assert author.evaluate(FOCUS_SHOWN), "the focus on the error summary is not visible"
     shot("error-summary-focused", of=author)
