@@ -18,7 +18,13 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL
 
-from bench import eventsourcing_bench, ledger_bench, records_bench, web_bench
+from bench import (
+    demo_bench,
+    eventsourcing_bench,
+    ledger_bench,
+    records_bench,
+    web_bench,
+)
 from bench.harness import (
     DEFAULT_SERVER_URL,
     Appender,
@@ -36,7 +42,7 @@ from bench.report import (
     write_json,
 )
 
-SECTIONS = ("appends", "ledger", "ed25519", "records", "web")
+SECTIONS = ("appends", "ledger", "ed25519", "records", "web", "demo")
 DIALECTS = ("sqlite", "postgresql")
 
 
@@ -276,6 +282,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return records_bench.run(args.database_url, _records_size())
     if sections == {"web"}:  # the web UI under load on the large demo, its own table
         return web_bench.run(args.database_url)
+    if sections == {"demo"}:  # the certifier's commands on the large demo
+        return demo_bench.run(_records_size())
     if sections == {"records", "web"}:
         records_bench.run(args.database_url, _records_size())
         print()
@@ -331,6 +339,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "web" in sections:
         print()
         web_bench.run(args.database_url)
+    if "demo" in sections:
+        print()
+        demo_bench.run(_records_size())
     return 0
 
 
