@@ -111,16 +111,14 @@ def _size_of(url: str) -> int:
         engine.dispose()
 
 
+def qms_command(*args: str) -> list[str]:
+    """`qms ARGS` through this interpreter (our own CLI)."""
+    return [sys.executable, "-c", "from web.cli import main; main()", *args]
+
+
 def _demo_command(size: str) -> list[str]:
-    """`qms demo --size SIZE` through this interpreter (our own CLI)."""
-    return [
-        sys.executable,
-        "-c",
-        "from web.cli import main; main()",
-        "demo",
-        "--size",
-        size,
-    ]
+    """`qms demo --size SIZE` through this interpreter."""
+    return qms_command("demo", "--size", size)
 
 
 def ensure_ledger(dialect: str, url: str, size: str, instance: Path) -> Ledger:
