@@ -15,17 +15,17 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
-    Ed25519PublicKey,
 )
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from ledger.errors import KeyMaterialError
 from ledger.integrity.canonical import b64decode_canonical
+from ledger.integrity.ed25519 import Signer, verifies
 
 # scrypt cost for people's e-signature keys: about 0.1 s and 32 MiB per derivation.
 SCRYPT_N = 2**15
@@ -77,6 +77,7 @@ class SigningKey:
     """
 
     private: Ed25519PrivateKey
+    _signer: Signer = field(init=False, repr=False, compare=False)
     _public_raw: bytes = field(init=False, repr=False, compare=False)
     _public_b64: str = field(init=False, repr=False, compare=False)
     _key_id: str = field(init=False, repr=False, compare=False)
@@ -84,6 +85,7 @@ class SigningKey:
     def __post_init__(self) -> None:
         raw = public_raw(self.private)
         # Frozen dataclass: the derived values are set once, here, and never change.
+        object.__setattr__(self, "_signer", Signer(self.private))
         object.__setattr__(self, "_public_raw", raw)
         object.__setattr__(self, "_public_b64", base64.b64encode(raw).decode())
         object.__setattr__(self, "_key_id", key_id(raw))
@@ -110,7 +112,7 @@ class SigningKey:
 
     def sign(self, message: bytes) -> bytes:
         """Return the 64-byte Ed25519 signature of `message`."""
-        return self.private.sign(message)
+        return self._signer.sign(message)
 
     def private_pem(self) -> bytes:
         """Return the unencrypted PKCS#8 PEM (for the service key file only)."""
@@ -123,11 +125,7 @@ class SigningKey:
 
 def verify_signature(public: bytes, signature: bytes, message: bytes) -> bool:
     """Return whether `signature` is a valid Ed25519 signature of `message` by `public`."""
-    try:
-        Ed25519PublicKey.from_public_bytes(public).verify(signature, message)
-    except (InvalidSignature, ValueError):
-        return False
-    return True
+    return verifies(public, signature, message)
 
 
 def load_private_key_file(path: Path) -> SigningKey:

@@ -20,12 +20,10 @@ import base64
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from ledger.errors import VerificationError
 from ledger.integrity.canonical import b64decode_canonical
 from ledger.integrity.chain import body_hash, signature_message
+from ledger.integrity.ed25519 import verifies
 from ledger.integrity.esig import ESIG_MEMBERS, esig_message
 from ledger.integrity.signing import key_id as compute_key_id
 from ledger.integrity.verify.lines import read_envelope
@@ -55,28 +53,10 @@ Checked = tuple[bytes, bool] | None
 Facts = tuple[Any, ...]
 """One event's facts: (None, reason) when (1)-(2) fail, else the `_facts` tuple."""
 
-_public_keys: dict[bytes, Ed25519PublicKey] = {}
-
-
-def _verifies(public: bytes, sig: bytes, message: bytes) -> bool:
-    key = _public_keys.get(public)
-    if key is None:
-        try:
-            key = Ed25519PublicKey.from_public_bytes(public)
-        except ValueError:
-            return False
-        if len(_public_keys) < 4096:
-            _public_keys[public] = key
-    try:
-        key.verify(sig, message)
-    except InvalidSignature:
-        return False
-    return True
-
 
 def signature_verifies(public: bytes, sig: bytes, digest: bytes) -> bool:
     """Return whether `sig` is the event signature of the hash `digest` by `public`."""
-    return _verifies(public, sig, signature_message(digest))
+    return verifies(public, sig, signature_message(digest))
 
 
 def check_chunk(
@@ -167,7 +147,7 @@ def _esig_checked(esig: object, known: Mapping[str, bytes]) -> Checked:
         sig = b64decode_canonical(esig["sig"], 64)
     except ValueError:
         return public, False
-    return public, _verifies(public, sig, esig_message(esig))
+    return public, verifies(public, sig, esig_message(esig))
 
 
 def _learn(data: Mapping[str, Any], known: dict[str, bytes]) -> None:

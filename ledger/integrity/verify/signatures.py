@@ -8,13 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from ledger.integrity.ed25519 import verifies
 
 POOL_AFTER = 4096
 """Events seen before worker processes are worth starting."""
-
-_worker_keys: dict[bytes, Ed25519PublicKey] = {}
 
 
 def check_batch(
@@ -22,11 +19,6 @@ def check_batch(
 ) -> tuple[int, bytes] | None:
     """Return the first (seq, key) in `items` whose signature fails (runs in a worker)."""
     for seq, public, message, sig in items:
-        key = _worker_keys.get(public)
-        if key is None:
-            key = _worker_keys[public] = Ed25519PublicKey.from_public_bytes(public)
-        try:
-            key.verify(sig, message)
-        except InvalidSignature:
+        if not verifies(public, message=message, signature=sig):
             return seq, public
     return None
