@@ -136,6 +136,31 @@ def stored_rows(
         yield StoredRow(**row._asdict())
 
 
+_CHUNK_SQL: Final = (
+    "SELECT envelope, seq, stream, version, type, schema, actor, command_id,"
+    " occurred_at, recorded_at, key_id, hash FROM ledger_events"
+    " WHERE seq >= {mark} AND seq <= {mark} ORDER BY seq"
+)
+
+
+def row_chunk(
+    reader: Engine, first: int, last: int
+) -> tuple[list[bytes], list[Sequence[object]]]:
+    """Return the envelope lines with first <= seq <= last in seq order, and beside
+    each the columns a verifier compares with it (`verify.chunks.COPIED` order).
+
+    The rows come from the driver's cursor, not as SQLAlchemy rows: a verifier reads
+    the whole ledger this way, and building a row object per event cost more than
+    the rest of reading it.
+    """
+    mark = "?" if reader.dialect.paramstyle == "qmark" else "%s"
+    with storage_errors("reading events"), reader.connect() as connection:
+        result = connection.exec_driver_sql(_CHUNK_SQL.format(mark=mark), (first, last))
+        rows = result.cursor.fetchall()
+        result.close()
+    return [row[0].encode() for row in rows], [row[1:] for row in rows]
+
+
 def stream_pages(reader: Engine, last: int, batch: int) -> Iterator[RecordedEvent]:
     """Yield events 1..last stream by stream, each stream's in version order."""
     order = (events.c.stream, events.c.version)

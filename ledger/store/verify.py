@@ -9,7 +9,9 @@ verifies against the events.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+
+from sqlalchemy.engine import Engine
 
 from ledger.errors import VerificationError
 from ledger.integrity.verify import (
@@ -20,6 +22,8 @@ from ledger.integrity.verify import (
     check_checkpoint,
 )
 from ledger.store import EventStore
+from ledger.store.engine import SNAPSHOT_READ, create_engine_for
+from ledger.store.reads import row_chunk
 
 
 def verify_store(
@@ -44,25 +48,11 @@ def verify_store(
         workers=os.cpu_count() or 1 if workers is None else workers,
         progress=progress,
     )
-    verifier.feed_rows(
-        (
-            row.envelope.encode(),
-            (
-                row.seq,
-                row.stream,
-                row.version,
-                row.type,
-                row.schema,
-                row.actor,
-                row.command_id,
-                row.occurred_at,
-                row.recorded_at,
-                row.key_id,
-                row.hash,
-            ),
-        )
-        for row in store.read_rows(1, size)
-    )
+    source = StoredChunks.of(store)
+    if source is not None:
+        verifier.feed_ranges(source, size)
+    else:
+        verifier.feed_rows(_rows(store, size))
     head = verifier.finish()
     count, top = store.extent()
     if (count, top) != (size, size):
@@ -84,6 +74,79 @@ def verify_store(
         check_checkpoint(note, head)
     _check_blobs(store, head)
     return head, [n for n, _ in stored]
+
+
+def _rows(store: EventStore, size: int) -> Iterator[tuple[bytes, Sequence[object]]]:
+    for row in store.read_rows(1, size):
+        yield (
+            row.envelope.encode(),
+            (
+                row.seq,
+                row.stream,
+                row.version,
+                row.type,
+                row.schema,
+                row.actor,
+                row.command_id,
+                row.occurred_at,
+                row.recorded_at,
+                row.key_id,
+                row.hash,
+            ),
+        )
+
+
+class StoredChunks:
+    """The verifier's `RowSource` on a stored ledger, in this process or a worker.
+
+    Pickled (to a worker) it is the database's URL: each worker opens its own engine
+    once and reads the chunks it checks, so the envelopes never pass through the
+    process that walks the chain.
+    """
+
+    __slots__ = ("_engine", "_url")
+
+    def __init__(self, url: str, engine: Engine | None = None) -> None:
+        self._url = url
+        self._engine = engine
+
+    @classmethod
+    def of(cls, store: EventStore) -> StoredChunks | None:
+        """Return the source for `store`, or None when another process cannot open
+        its database (SQLite in memory)."""
+        url = store.engine.url
+        if url.get_backend_name() == "sqlite" and url.database in (
+            None,
+            "",
+            ":memory:",
+        ):
+            return None
+        reader = store.engine.execution_options(**{SNAPSHOT_READ: True})
+        return cls(url.render_as_string(hide_password=False), reader)
+
+    def __getstate__(self) -> str:
+        return self._url
+
+    def __setstate__(self, url: str) -> None:
+        self._url = url
+        self._engine = None
+
+    def __call__(
+        self, first: int, last: int
+    ) -> tuple[list[bytes], list[Sequence[object]]]:
+        engine = self._engine
+        if engine is None:
+            engine = _worker_engines.get(self._url)
+            if engine is None:
+                engine = create_engine_for(self._url).execution_options(
+                    **{SNAPSHOT_READ: True}
+                )
+                _worker_engines[self._url] = engine
+            self._engine = engine
+        return row_chunk(engine, first, last)
+
+
+_worker_engines: dict[str, Engine] = {}
 
 
 def _check_caches(store: EventStore, head: VerifiedHead) -> None:

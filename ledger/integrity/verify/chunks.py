@@ -17,7 +17,7 @@ checks it again itself otherwise.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from ledger.errors import VerificationError
@@ -49,6 +49,10 @@ COPIED: Final = (
 
 Checked = tuple[bytes, bool] | None
 """(public key, whether the signature verifies with it), or None: not checked."""
+
+RowSource = Callable[[int, int], tuple[list[bytes], list[Sequence[object]]]]
+"""`source(first, last)`: the lines with first <= seq <= last, in seq order, and
+for each line the values a store keeps beside it (in `COPIED` order)."""
 
 Facts = tuple[Any, ...]
 """One event's facts: (None, reason) when (1)-(2) fail, else the `_facts` tuple."""
@@ -86,6 +90,15 @@ def check_chunk(
             _facts(env, body, line, known, None if copies is None else copies[i])
         )
     return out
+
+
+def check_range(
+    source: RowSource, first: int, last: int, keys: Mapping[str, bytes]
+) -> list[Facts]:
+    """Read events first..last from `source` and return their facts (`check_chunk`),
+    the first row read being placed at `first`. Runs in a worker."""
+    lines, copies = source(first, last)
+    return check_chunk(lines, first, keys, copies)
 
 
 def _facts(

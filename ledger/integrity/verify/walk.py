@@ -23,7 +23,9 @@ from ledger.integrity.signing import key_id as compute_key_id
 from ledger.integrity.verify.chunks import (
     CHUNK,
     Facts,
+    RowSource,
     check_chunk,
+    check_range,
     signature_verifies,
 )
 from ledger.integrity.verify.signatures import POOL_AFTER
@@ -32,6 +34,8 @@ from ledger.integrity.verify.state import LedgerState, VerifiedHead
 Progress = Callable[[int], None]
 Job = tuple[list[bytes], int, dict[str, bytes], list[Sequence[object]] | None]
 """The arguments of `check_chunk` for one chunk, kept until its facts are applied."""
+RangeJob = tuple[RowSource, int, int, dict[str, bytes]]
+"""The arguments of `check_range` for one chunk, kept until its facts are applied."""
 
 
 @dataclass(slots=True)
@@ -64,7 +68,11 @@ class Verifier:
     _roots: dict[int, bytes] = field(default_factory=dict)
     _esigs: int = 0
     _pool: ProcessPoolExecutor | None = None
-    _pending: deque[tuple[int, Future[list[Facts]], Job]] = field(default_factory=deque)
+    _pending: deque[tuple[int, Future[list[Facts]], Job | None, RangeJob | None]] = (
+        field(default_factory=deque)
+    )
+    _last: int = 0
+    _ended: bool = False
     _publics: dict[str, bytes] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -103,6 +111,34 @@ class Verifier:
             VerificationError: an event or its copies fail, or reading the rows fails.
         """
         self._run(iter(rows))
+
+    def feed_ranges(self, source: RowSource, last: int) -> None:
+        """Feed events 1..`last` as `source` gives them, with the copies of `feed_rows`.
+
+        `source(first, last)` returns the lines with `first <= seq <= last` and their
+        copies, in seq order. It must be picklable: each worker reads the chunks it
+        checks, so the lines never pass through this process. The result, and the first
+        failure, are those of `feed_rows` over the same rows in seq order: rows missing
+        from a chunk shift the rest into the places of the missing ones, where (3)
+        fails, and after a short chunk the next row read decides, as it would there.
+
+        Raises:
+            VerificationError: an event or its copies fail.
+        """
+        if self._sent:
+            raise ValueError("feed_ranges starts at seq 1")
+        self._last = last
+        try:
+            first = 1
+            while first <= last and not self._ended:
+                high = min(first + CHUNK - 1, last)
+                self._send_range(source, first, high)
+                first = high + 1
+            self._drain(0)
+        except BaseException:
+            self._close()
+            raise
+        self._close()
 
     def _run(self, items: Iterator[tuple[bytes, Sequence[object] | None]]) -> None:
         lines: list[bytes] = []
@@ -150,9 +186,46 @@ class Verifier:
             self._apply_chunk(first, check_chunk(lines, first, keys, rows))
             return
         args = (lines, first, keys, rows)
-        self._pending.append((first, self._pool.submit(check_chunk, *args), args))
+        self._pending.append((first, self._pool.submit(check_chunk, *args), args, None))
         self._drain(2 * self.workers + 2, ready_only=True)
         self._drain(2 * self.workers + 2)
+
+    def _send_range(self, source: RowSource, first: int, high: int) -> None:
+        """Check events first..high inline, or have a worker read and check them."""
+        self._sent = high
+        keys = self._known_keys()
+        if self._pool is None and self.workers > 1 and first > POOL_AFTER:
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=get_context("forkserver")
+            )
+        args: RangeJob = (source, first, high, keys)
+        if self._pool is None:
+            self._apply_range(args, check_range(*args))
+            return
+        self._pending.append((first, self._pool.submit(check_range, *args), None, args))
+        self._drain(2 * self.workers + 2, ready_only=True)
+        self._drain(2 * self.workers + 2)
+
+    def _apply_range(self, job: RangeJob, facts: list[Facts]) -> None:
+        """Apply a chunk's facts; after a short one, the next row read decides."""
+        source, first, high, _keys = job
+        last = self._last
+        self._apply_chunk(first, facts)
+        if len(facts) == high - first + 1:
+            return
+        self._ended = True  # rows are missing: nothing after the next row counts
+        place = first + len(facts)
+        lo = high + 1
+        while lo <= last:
+            hi = min(lo + CHUNK - 1, last)
+            lines, copies = source(lo, hi)
+            if lines:
+                keys = self._known_keys()
+                self._apply_chunk(
+                    place, check_chunk(lines[:1], place, keys, copies[:1])
+                )
+                return
+            lo = hi + 1
 
     def _drain(self, keep: int, *, ready_only: bool = False) -> None:
         """Apply the oldest pending chunks until at most `keep` are in flight.
@@ -161,16 +234,26 @@ class Verifier:
         """
         pending = self._pending
         while pending:
-            first, job, args = pending[0]
+            first, job, lines_job, range_job = pending[0]
             ready = job.done()
             if len(pending) <= keep and not (ready_only and ready):
                 return
             pending.popleft()
+            if self._ended:
+                continue  # after a short chunk, later chunks prove nothing
             try:
                 facts = job.result()
             except Exception:  # noqa: BLE001 - a lost worker, or facts too deep to send back
-                facts = check_chunk(*args)  # here, where the walk reports it
-            self._apply_chunk(first, facts)
+                facts = None
+            if range_job is not None:
+                # a failed job runs again here, where the walk reports it
+                if facts is None:
+                    facts = check_range(*range_job)
+                self._apply_range(range_job, facts)
+            elif lines_job is not None:
+                if facts is None:
+                    facts = check_chunk(*lines_job)
+                self._apply_chunk(first, facts)
 
     def _known_keys(self) -> dict[str, bytes]:
         keys = self._state.keys
