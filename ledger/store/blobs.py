@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import Final
 
@@ -142,6 +142,24 @@ def blob_size(reader: Engine, digest: str) -> int | None:
     with storage_errors("reading a blob"), reader.connect() as connection:
         size = connection.execute(query).scalar_one_or_none()
     return None if size is None else int(size)
+
+
+def stored_blobs(reader: Engine, batch: int = 500) -> Iterator[tuple[str, bytes]]:
+    """Yield (digest, bytes) of every stored blob by digest, `batch` to a query.
+
+    Keyset pages, each in its own short transaction; the bytes are not checked here
+    (the verifier checks each against its digest).
+    """
+    page = select(blobs.c.digest, blobs.c.data).order_by(blobs.c.digest).limit(batch)
+    after = ""
+    while True:
+        with storage_errors("reading blobs"), reader.connect() as connection:
+            rows = connection.execute(page.where(blobs.c.digest > after)).all()
+        for digest, data in rows:
+            yield str(digest), bytes(data)
+        if len(rows) < batch:
+            return
+        after = str(rows[-1][0])
 
 
 def blob_digests(reader: Engine) -> list[str]:

@@ -180,5 +180,5 @@ def _check_caches(store: EventStore, head: VerifiedHead) -> None:
 
 
 def _check_blobs(store: EventStore, head: VerifiedHead) -> None:
-    present = {d: check_blob(d, store.get_blob(d)) for d in store.blob_digests()}
+    present = {d: check_blob(d, content) for d, content in store.stored_blobs()}
     check_blob_references(head, present, missing="missing and was never disposed")

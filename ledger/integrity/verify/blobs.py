@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from ledger.errors import VerificationError
 from ledger.integrity.blobs import is_digest
 from ledger.integrity.export_reader import ExportReader
-from ledger.integrity.verify.state import VerifiedHead
+from ledger.integrity.verify.state import VerifiedHead, stated_sizes
 
 
 def check_blob(digest: str, content: bytes) -> int:
@@ -39,9 +39,10 @@ def check_blob_references(
     Raises:
         VerificationError: (seq 0) a referenced blob is absent or of another size.
     """
-    for digest, sizes in sorted(head.blob_refs.items()):
+    for digest, ref in sorted(head.blob_refs.items()):
         if digest in head.disposed:
             continue
+        sizes = stated_sizes(ref)
         if digest not in present:
             raise VerificationError(
                 0,

@@ -35,6 +35,19 @@ LEDGER_TYPES = {
 """The `ledger.*` event types and the one stream each lives in."""
 
 
+BlobRef = tuple[int, int] | dict[int, int]
+"""A referenced blob's sizes: (size, first seq) while every reference states the same
+size, else {size stated: first seq}. A large ledger references hundreds of thousands of
+blobs; the pair takes about a fifth of the memory of a one-entry dict."""
+
+
+def stated_sizes(ref: BlobRef) -> Mapping[int, int]:
+    """Return {size stated: the first seq that states it} of a `BlobRef`."""
+    if type(ref) is tuple:
+        return {ref[0]: ref[1]}
+    return ref  # type: ignore[return-value]  # the dict form
+
+
 @dataclass(frozen=True, slots=True)
 class VerifiedHead:
     """What a verified chain proves: its size, last hash, root and keys."""
@@ -47,7 +60,7 @@ class VerifiedHead:
     keys: Mapping[str, RegisteredKey]
     roots: Mapping[int, bytes]
     esignatures: int
-    blob_refs: Mapping[str, Mapping[int, int]]  # digest -> {size stated: first seq}
+    blob_refs: Mapping[str, BlobRef]  # digest -> the sizes stated, see BlobRef
     disposed: frozenset[str]
     versions: Mapping[str, int]  # stream -> last version
 
@@ -67,7 +80,7 @@ class LedgerState:
     origin: str = ""
     genesis_key: str = ""
     keys: dict[str, RegisteredKey] = field(default_factory=dict)
-    blob_refs: dict[str, dict[int, int]] = field(default_factory=dict)
+    blob_refs: dict[str, BlobRef] = field(default_factory=dict)
     disposed: set[str] = field(default_factory=set)
 
     def genesis(self, env: Mapping[str, Any], trusted_key: str | None) -> bytes:
@@ -194,4 +207,11 @@ class LedgerState:
                 raise VerificationError(
                     seq, f"blob reference {blob} has size {size!r}, not a byte count"
                 )
-            self.blob_refs.setdefault(blob, {}).setdefault(size, seq)
+            known = self.blob_refs.get(blob)
+            if known is None:
+                self.blob_refs[blob] = (size, seq)
+            elif type(known) is tuple:
+                if known[0] != size:
+                    self.blob_refs[blob] = {known[0]: known[1], size: seq}
+            else:
+                known.setdefault(size, seq)  # type: ignore[union-attr]  # the dict form

@@ -176,12 +176,8 @@ class Verifier:
         self._sent += len(lines)
         keys = self._known_keys()
         rows = copies or None
-        if self._pool is None and self.workers > 1 and first > POOL_AFTER:
-            # forkserver: workers start clean even when the caller holds threads
-            # (a database pool, a web server).
-            self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=get_context("forkserver")
-            )
+        if self._pool is None and self._pooled and first > POOL_AFTER:
+            self._start_pool()
         if self._pool is None:
             self._apply_chunk(first, check_chunk(lines, first, keys, rows))
             return
@@ -190,14 +186,26 @@ class Verifier:
         self._drain(2 * self.workers + 2, ready_only=True)
         self._drain(2 * self.workers + 2)
 
+    @property
+    def _pooled(self) -> bool:
+        """Whether chunks go to worker processes: with two workers or more, and with
+        one when the machine has another core for this process's walk (the chunks'
+        checks are about nine tenths of the work, the walk the rest)."""
+        return self.workers > 1 or (self.workers == 1 and (os.cpu_count() or 1) > 1)
+
+    def _start_pool(self) -> None:
+        # forkserver: workers start clean even when the caller holds threads (a
+        # database pool, a web server).
+        self._pool = ProcessPoolExecutor(
+            self.workers, mp_context=get_context("forkserver")
+        )
+
     def _send_range(self, source: RowSource, first: int, high: int) -> None:
         """Check events first..high inline, or have a worker read and check them."""
         self._sent = high
         keys = self._known_keys()
-        if self._pool is None and self.workers > 1 and first > POOL_AFTER:
-            self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=get_context("forkserver")
-            )
+        if self._pool is None and self._pooled and first > POOL_AFTER:
+            self._start_pool()
         args: RangeJob = (source, first, high, keys)
         if self._pool is None:
             self._apply_range(args, check_range(*args))
