@@ -41,3 +41,22 @@ def blob_refs(
     elif isinstance(value, list):
         for index, child in enumerate(value):
             yield from blob_refs(child, f"{where}[{index}]")
+
+
+def blob_ref_pairs(value: object) -> list[tuple[object, object]]:
+    """Return (blob, size) of every blob reference in `value`, in document order (the
+    order of `blob_refs`, without the paths)."""
+    found: list[tuple[object, object]] = []
+
+    def walk(item: object) -> None:
+        if isinstance(item, Mapping):
+            if set(item) == BLOB_REF_MEMBERS:
+                found.append((item["blob"], item["size"]))
+            for child in item.values():
+                walk(child)
+        elif isinstance(item, list):
+            for child in item:
+                walk(child)
+
+    walk(value)
+    return found

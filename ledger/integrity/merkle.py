@@ -225,6 +225,17 @@ class Frontier:
         self.size += 1
         return done
 
+    def push(self, leaf: bytes) -> None:
+        """Add a leaf by its leaf hash (`leaf_hash` of the event hash), as `append`
+        does, without listing the nodes it completes (a verifier needs only the root)."""
+        index = self.size
+        h = leaf
+        while index & 1:
+            h = node_hash(self._peaks.pop(), h)
+            index >>= 1
+        self._peaks.append(h)
+        self.size += 1
+
     def peaks(self) -> list[bytes]:
         """Return the peak hashes, left to right."""
         return list(self._peaks)

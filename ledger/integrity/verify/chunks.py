@@ -21,10 +21,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from ledger.errors import VerificationError
+from ledger.integrity.blobs import blob_ref_pairs
 from ledger.integrity.canonical import b64decode_canonical
 from ledger.integrity.chain import body_hash, signature_message
 from ledger.integrity.ed25519 import verifies
 from ledger.integrity.esig import ESIG_MEMBERS, esig_message
+from ledger.integrity.merkle import leaf_hash
 from ledger.integrity.signing import key_id as compute_key_id
 from ledger.integrity.verify.lines import read_envelope
 from ledger.integrity.verify.state import LEDGER_TYPES
@@ -46,6 +48,9 @@ COPIED: Final = (
     "hash",
 )
 """The envelope members a store keeps copies of beside each line, in this order."""
+
+TOO_DEEP: Final = "JSON is nested too deeply"
+"""The facts' blob references when finding them ran out of stack."""
 
 Checked = tuple[bytes, bool] | None
 """(public key, whether the signature verifies with it), or None: not checked."""
@@ -122,8 +127,14 @@ def _facts(
     has_esig = "esig" in data
     if has_esig:
         esig_checked = _esig_checked(data["esig"], known)
-    blobs = b'"blob"' in line
-    needs_data = has_esig or blobs or etype in LEDGER_TYPES
+    # The blob references, found here: the walk only checks and records them.
+    refs: list[tuple[object, object]] | str | None = None
+    if b'"blob"' in line:
+        try:
+            refs = blob_ref_pairs(data) or None
+        except RecursionError:  # the walk reports it where it notes the references
+            refs = TOO_DEEP
+    needs_data = has_esig or etype in LEDGER_TYPES
     if etype == "ledger.key_registered":
         _learn(data, known)
     return (
@@ -135,6 +146,7 @@ def _facts(
         kid,
         etype,
         digest,
+        leaf_hash(digest),
         hash_hex,
         bad_hash,
         sig,
@@ -142,7 +154,7 @@ def _facts(
         data if needs_data else None,
         env["actor"],
         esig_checked,
-        blobs,
+        refs,
         None if copy is None else copy_problem(env, copy),
     )
 

@@ -7,12 +7,12 @@ those of `ledger.integrity.keys`; the head of a verified chain is `VerifiedHead`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.errors import VerificationError
-from ledger.integrity.blobs import blob_refs, is_digest
+from ledger.integrity.blobs import blob_ref_pairs, is_digest
 from ledger.integrity.canonical import b64decode_canonical
 from ledger.integrity.checkpoint import valid_origin
 from ledger.integrity.keys import (
@@ -197,8 +197,16 @@ class LedgerState:
         Raises:
             VerificationError: a reference names no digest or no byte count.
         """
-        for _, ref in blob_refs(data):
-            blob, size = ref["blob"], ref["size"]
+        self.note_refs(seq, blob_ref_pairs(data))
+
+    def note_refs(self, seq: int, refs: Iterable[tuple[object, object]]) -> None:
+        """Record event `seq`'s blob references, (blob, size) in document order,
+        after checking each.
+
+        Raises:
+            VerificationError: a reference names no digest or no byte count.
+        """
+        for blob, size in refs:
             if not isinstance(blob, str) or not is_digest(blob):
                 raise VerificationError(
                     seq, f"blob reference {blob!r} is not a SHA-256 digest"

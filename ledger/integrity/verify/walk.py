@@ -22,6 +22,7 @@ from ledger.integrity.esig import esig_problem
 from ledger.integrity.signing import key_id as compute_key_id
 from ledger.integrity.verify.chunks import (
     CHUNK,
+    TOO_DEEP,
     Facts,
     RowSource,
     check_chunk,
@@ -329,6 +330,7 @@ class Verifier:
             kid,
             etype,
             digest,
+            leaf,
             hash_hex,
             bad_hash,
             sig,
@@ -336,7 +338,7 @@ class Verifier:
             data,
             actor,
             esig_checked,
-            blobs,
+            refs,
             copy_problem,
         ) = fact
         # (3) seq without gaps or repeats
@@ -389,10 +391,12 @@ class Verifier:
             self._esigs += 1
         # (11) key and blob events change what later events are checked against
         state.apply(seq, etype, stream, data or {})
-        if blobs:
-            state.note_blob_refs(seq, data)
+        if refs is not None:
+            if refs == TOO_DEEP:
+                raise fail(TOO_DEEP)
+            state.note_refs(seq, refs)
         # (12) the Merkle tree grows by this event's hash
-        self._frontier.append(digest)
+        self._frontier.push(leaf)
         self._size = seq
         self._prev = digest
         self._prev_hex = hash_hex

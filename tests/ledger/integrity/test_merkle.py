@@ -17,6 +17,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from ledger.integrity import merkle
 from ledger.integrity.chain import event_hash
 from ledger.integrity.merkle import (
     EMPTY_ROOT,
@@ -530,3 +531,18 @@ def test_spec_tampered_ledgers_do_not_reach_the_checkpoint_root(
     lines = (spec_vectors / folder / "events.jsonl").read_bytes().splitlines()
     leaves = [event_hash(json.loads(line)) for line in lines]
     assert base64.b64encode(root_from_leaves(leaves)).decode() != SPEC_ROOT_52
+
+
+@given(st.lists(st.binary(min_size=32, max_size=32), max_size=70))
+def test_a_frontier_fed_leaf_hashes_gives_the_roots_of_one_fed_event_hashes(
+    hashes: list[bytes],
+) -> None:
+    fed, pushed = merkle.Frontier(), merkle.Frontier()
+    for digest in hashes:
+        fed.append(digest)
+        pushed.push(merkle.leaf_hash(digest))
+        assert (pushed.size, pushed.root(), pushed.peaks()) == (
+            fed.size,
+            fed.root(),
+            fed.peaks(),
+        )
