@@ -326,6 +326,54 @@ class ExportReader:
         """
         return self._lines("events.jsonl", MAX_EVENT_LINE)
 
+    def event_line_ranges(
+        self, per: int
+    ) -> tuple[LineRanges, VerificationError | None] | None:
+        """Scan a folder's events.jsonl once, as `event_lines` reads it, for where each
+        run of `per` lines starts, so that workers can read their own runs.
+
+        Returns the ranges of the lines `event_lines` would yield and the error it
+        would raise after them (None when it would raise none); None for a zip, whose
+        lines are read in order.
+        """
+        if self._zip is not None:
+            return None
+        name = "events.jsonl"
+        target = self.path / name
+        starts: list[int] = []
+        seq = 0  # lines passed
+        offset = 0  # where the next line starts
+        rest = b""
+        error: VerificationError | None = None
+        try:
+            with self._open(name) as handle:
+                while chunk := handle.read(_CHUNK):
+                    lines = (rest + chunk).split(b"\n")
+                    rest = lines.pop()
+                    for line in lines:
+                        if len(line) > MAX_EVENT_LINE:
+                            raise _line_too_long(seq + 1, name, MAX_EVENT_LINE)
+                        if seq % per == 0:
+                            starts.append(offset)
+                        seq += 1
+                        offset += len(line) + 1
+                    if len(rest) > MAX_EVENT_LINE:
+                        raise _line_too_long(seq + 1, name, MAX_EVENT_LINE)
+        except VerificationError as exc:
+            error = exc
+            rest = b""
+        except _READ_ERRORS as exc:
+            error = VerificationError(0, f"cannot read {name}: {exc}")
+            rest = b""
+        end = offset
+        if rest:
+            if seq % per == 0:
+                starts.append(offset)
+            seq += 1
+            end = offset + len(rest)
+            error = VerificationError(0, f"{name} does not end with a newline")
+        return LineRanges(str(target), per, tuple(starts), end, seq), error
+
     def proof_lines(self) -> Generator[bytes, None, None]:
         """Yield each line of a partial export's proofs.jsonl without its newline.
 
@@ -421,6 +469,53 @@ class ExportReader:
         except _READ_ERRORS as exc:
             raise VerificationError(0, f"cannot read blobs/{name}: {exc}") from exc
         return digest.hexdigest(), size
+
+
+@dataclass(frozen=True, slots=True)
+class LineRanges:
+    """Where each run of `per` lines of a file starts: a verifier's row source
+    (`verify.chunks.RowSource`) that workers can be sent, each reading its own run.
+
+    `starts[k]` is the byte offset of line `1 + k * per`; `end` the offset after the
+    last line's bytes; `lines` the number of lines (a last one without its newline
+    included).
+    """
+
+    path: str
+    per: int
+    starts: tuple[int, ...]
+    end: int
+    lines: int
+
+    def __call__(self, first: int, last: int) -> tuple[list[bytes], list[object]]:
+        """Return lines first..last (a run's first line to, at most, its last), and
+        no stored copies.
+
+        Raises:
+            VerificationError: at `first`: the file changed since it was scanned, or
+                cannot be read.
+        """
+        run = (first - 1) // self.per
+        if (first - 1) % self.per or not 0 <= run < len(self.starts):
+            raise ValueError(f"line {first} does not start a run of {self.per}")
+        start = self.starts[run]
+        stop = self.starts[run + 1] if run + 1 < len(self.starts) else self.end
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(start)
+                block = handle.read(stop - start)
+        except OSError as exc:
+            raise VerificationError(first, f"cannot read events.jsonl: {exc}") from exc
+        lines = block.split(b"\n")
+        if lines and lines[-1] == b"" and block.endswith(b"\n"):
+            lines.pop()
+        lines = lines[: last - first + 1]
+        if (
+            len(block) != stop - start
+            or len(lines) != min(last, self.lines) - first + 1
+        ):
+            raise VerificationError(first, "events.jsonl changed while it was read")
+        return lines, []
 
 
 def _line_too_long(seq: int, name: str, cap: int) -> VerificationError:

@@ -144,22 +144,58 @@ def blob_size(reader: Engine, digest: str) -> int | None:
     return None if size is None else int(size)
 
 
-def stored_blobs(reader: Engine, batch: int = 500) -> Iterator[tuple[str, bytes]]:
-    """Yield (digest, bytes) of every stored blob by digest, `batch` to a query.
+_PAGE_BYTES: Final = (
+    16 * 2**20
+)  # blob bytes read in one query at most (one blob alone may exceed it)
 
-    Keyset pages, each in its own short transaction; the bytes are not checked here
-    (the verifier checks each against its digest).
+
+def stored_blobs(reader: Engine, batch: int = 500) -> Iterator[tuple[str, bytes]]:
+    """Yield (digest, bytes) of every stored blob by digest, unchecked.
+
+    Digests and sizes come in keyset pages of `batch`, and the bytes in queries of at
+    most `_PAGE_BYTES` (a larger blob alone), each in its own short transaction: a few
+    queries for a ledger of small attachments, and memory bounded by the largest blob.
     """
-    page = select(blobs.c.digest, blobs.c.data).order_by(blobs.c.digest).limit(batch)
+    listing = select(blobs.c.digest, blobs.c.size).order_by(blobs.c.digest).limit(batch)
     after = ""
     while True:
         with storage_errors("reading blobs"), reader.connect() as connection:
-            rows = connection.execute(page.where(blobs.c.digest > after)).all()
-        for digest, data in rows:
-            yield str(digest), bytes(data)
+            rows = connection.execute(listing.where(blobs.c.digest > after)).all()
+        group: list[str] = []
+        total = 0
+        for digest, size in rows:
+            if group and total + int(size) > _PAGE_BYTES:
+                yield from _blob_bytes(reader, group)
+                group, total = [], 0
+            group.append(str(digest))
+            total += int(size)
+        yield from _blob_bytes(reader, group)
         if len(rows) < batch:
             return
         after = str(rows[-1][0])
+
+
+def _blob_bytes(reader: Engine, digests: list[str]) -> Iterator[tuple[str, bytes]]:
+    if not digests:
+        return
+    query = (
+        select(blobs.c.digest, blobs.c.data)
+        .where(blobs.c.digest.in_(digests))
+        .order_by(blobs.c.digest)
+    )
+    with storage_errors("reading blobs"), reader.connect() as connection:
+        rows = connection.execute(query).all()
+    for digest, data in rows:
+        yield str(digest), bytes(data)
+
+
+def checked_blobs(reader: Engine) -> Iterator[tuple[str, bytes]]:
+    """Yield (digest, bytes) of every stored blob by digest, each checked as
+    `get_blob` checks it."""
+    for digest, content in stored_blobs(reader):
+        if hashlib.sha256(content).hexdigest() != digest:
+            raise VerificationError(0, f"blob {digest} does not match its digest")
+        yield digest, content
 
 
 def blob_digests(reader: Engine) -> list[str]:

@@ -733,6 +733,16 @@ class EventStore:
         """
         return blobs.stored_blobs(self._reader)
 
+    def checked_blobs(self) -> Iterator[tuple[str, bytes]]:
+        """Yield (digest, bytes) of every stored blob, by digest, each checked against
+        its digest as `get_blob` checks it: for an export, a few queries in all.
+
+        Raises:
+            VerificationError: (seq 0) a blob's bytes do not hash to its digest.
+            StorageError: the database failed.
+        """
+        return blobs.checked_blobs(self._reader)
+
     def blob_digests(self) -> list[str]:
         """Return the digests of every stored (not disposed) blob, sorted.
 

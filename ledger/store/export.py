@@ -144,8 +144,8 @@ def _write(
         blobs = 0
         if with_blobs:
             (work / "blobs").mkdir()
-            for digest in store.blob_digests():
-                (work / "blobs" / digest).write_bytes(store.get_blob(digest))
+            for digest, content in store.checked_blobs():
+                (work / "blobs" / digest).write_bytes(content)
                 blobs += 1
         if progress is not None:
             progress(size)

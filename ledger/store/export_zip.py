@@ -96,9 +96,9 @@ def _chunks(store: EventStore, note: str, size: int) -> Iterator[bytes]:
                 if pipe.full():
                     yield pipe.take()
         archive.writestr(_entry("checkpoint"), note.encode("utf-8"))
-        for digest in store.blob_digests():
+        for digest, content in store.checked_blobs():
             with archive.open(_entry(f"blobs/{digest}"), "w", force_zip64=True) as blob:
-                blob.write(store.get_blob(digest))
+                blob.write(content)
             if pipe.full():
                 yield pipe.take()
     yield pipe.take()

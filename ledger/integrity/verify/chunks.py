@@ -55,9 +55,10 @@ TOO_DEEP: Final = "JSON is nested too deeply"
 Checked = tuple[bytes, bool] | None
 """(public key, whether the signature verifies with it), or None: not checked."""
 
-RowSource = Callable[[int, int], tuple[list[bytes], list[Sequence[object]]]]
+RowSource = Callable[[int, int], tuple[list[bytes], list[Any]]]
 """`source(first, last)`: the lines with first <= seq <= last, in seq order, and
-for each line the values a store keeps beside it (in `COPIED` order)."""
+for each line the values a store keeps beside it (in `COPIED` order), or [] when
+the lines come without copies (an export's)."""
 
 Facts = tuple[Any, ...]
 """One event's facts: (None, reason) when (1)-(2) fail, else the `_facts` tuple."""
@@ -103,7 +104,7 @@ def check_range(
     """Read events first..last from `source` and return their facts (`check_chunk`),
     the first row read being placed at `first`. Runs in a worker."""
     lines, copies = source(first, last)
-    return check_chunk(lines, first, keys, copies)
+    return check_chunk(lines, first, keys, copies or None)
 
 
 def _facts(

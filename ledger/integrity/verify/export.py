@@ -7,6 +7,7 @@ proof when given, then the blobs.
 from __future__ import annotations
 
 import base64
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +17,9 @@ from ledger.integrity.checkpoint import parse_note
 from ledger.integrity.export_reader import ExportReader
 from ledger.integrity.verify.blobs import check_export_blobs
 from ledger.integrity.verify.checkpoints import check_checkpoint, check_consistency
+from ledger.integrity.verify.chunks import CHUNK
 from ledger.integrity.verify.state import VerifiedHead
-from ledger.integrity.verify.walk import Progress, verify_lines
+from ledger.integrity.verify.walk import Progress, Verifier, verify_lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,47 @@ class ExportResult:
         }
 
 
+def _verify_events(
+    export: ExportReader,
+    *,
+    trusted_key_id: str | None,
+    roots_at: tuple[int, ...],
+    workers: int,
+    progress: Progress | None,
+) -> VerifiedHead:
+    """Walk the export's events: in a folder, each worker reads the lines it checks
+    (`ExportReader.event_line_ranges`); in a zip, this process reads them in order.
+
+    Raises:
+        VerificationError: at the first failure, a failure of an event read before
+            an unreadable line winning.
+    """
+    scanned = export.event_line_ranges(CHUNK)
+    if scanned is None:
+        lines = export.event_lines()
+        try:
+            return verify_lines(
+                lines,
+                trusted_key_id=trusted_key_id,
+                roots_at=roots_at,
+                workers=workers,
+                progress=progress,
+            )
+        finally:
+            lines.close()  # a failure leaves the file open inside the generator
+    ranges, error = scanned
+    verifier = Verifier(
+        trusted_key=trusted_key_id,
+        roots_at=frozenset(roots_at),
+        workers=workers,
+        progress=progress,
+    )
+    verifier.feed_ranges(ranges, ranges.lines)
+    if error is not None:
+        raise error
+    return verifier.finish()
+
+
 def verify_export(
     path: Path,
     *,
@@ -86,17 +129,13 @@ def verify_export(
                 "this is a partial export (it holds manifest.json): it is verified "
                 "against its own checkpoint, not as a whole ledger",
             )
-        lines = export.event_lines()
-        try:
-            head = verify_lines(
-                lines,
-                trusted_key_id=trusted_key_id,
-                roots_at=() if old_size is None else (old_size,),
-                workers=workers,
-                progress=progress,
-            )
-        finally:
-            lines.close()  # a failure leaves the file open inside the generator
+        head = _verify_events(
+            export,
+            trusted_key_id=trusted_key_id,
+            roots_at=() if old_size is None else (old_size,),
+            workers=os.cpu_count() or 1 if workers is None else workers,
+            progress=progress,
+        )
         text = export.checkpoint()
         if text is None:
             raise VerificationError(0, "export has no checkpoint")

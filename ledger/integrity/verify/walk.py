@@ -231,7 +231,7 @@ class Verifier:
             if lines:
                 keys = self._known_keys()
                 self._apply_chunk(
-                    place, check_chunk(lines[:1], place, keys, copies[:1])
+                    place, check_chunk(lines[:1], place, keys, copies[:1] or None)
                 )
                 return
             lo = hi + 1

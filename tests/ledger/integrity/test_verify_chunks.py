@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import base64
 import json
+import zipfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,8 +20,9 @@ import pytest
 from ledger.errors import VerificationError
 from ledger.integrity.canonical import canonical_bytes
 from ledger.integrity.chain import event_hash, signature_message
+from ledger.integrity.export_reader import MAX_EVENT_LINE
 from ledger.integrity.signing import SigningKey
-from ledger.integrity.verify import verify_lines
+from ledger.integrity.verify import verify_export, verify_lines
 from ledger.integrity.verify.chunks import CHUNK
 from ledger.integrity.verify.signatures import POOL_AFTER
 from tests.support.chainbuilder import ChainBuilder
@@ -220,7 +223,7 @@ def test_the_ledger_reaches_the_workers() -> None:
 def test_untampered_ledger_gives_one_head_inline_and_in_workers(
     ledger: Ledger,
 ) -> None:
-    inline = verify_lines(ledger.lines, trusted_key_id=ledger.trusted, workers=1)
+    inline = verify_lines(ledger.lines, trusted_key_id=ledger.trusted, workers=0)
     pooled = verify_lines(ledger.lines, trusted_key_id=ledger.trusted, workers=2)
     assert (pooled.size, pooled.esignatures) == (SIZE, len(ESIGNED))
     assert (pooled.root, pooled.hash, pooled.keys) == (
@@ -237,9 +240,10 @@ def test_inline_and_workers_fail_at_the_same_seq_for_the_same_reason(
     edit, seq, reason = CASES[case]
     lines = list(ledger.lines)
     edit(ledger, lines)
-    inline = _first_failure(lines, ledger.trusted, workers=1)
+    inline = _first_failure(lines, ledger.trusted, workers=0)
     pooled = _first_failure(lines, ledger.trusted, workers=2)
     assert pooled == inline
+    assert _first_failure(lines, ledger.trusted, workers=1) == inline
     assert inline[0] == seq, inline
     assert reason in inline[1], inline
 
@@ -248,7 +252,7 @@ def test_a_revoked_key_fails_where_a_worker_knew_the_key(ledger: Ledger) -> None
     lines = list(ledger.lines)
     # the first key is known to every chunk, but revoked at the rotation
     _resigned(E, lambda e: None, ledger.first_key)(ledger, lines)
-    inline = _first_failure(lines, ledger.trusted, workers=1)
+    inline = _first_failure(lines, ledger.trusted, workers=0)
     assert _first_failure(lines, ledger.trusted, workers=2) == inline
     assert inline == (
         E,
@@ -259,6 +263,54 @@ def test_a_revoked_key_fails_where_a_worker_knew_the_key(ledger: Ledger) -> None
 def test_a_failing_esig_in_a_worker_is_reported_by_the_walk(ledger: Ledger) -> None:
     lines = list(ledger.lines)
     _esig_broken(5 * CHUNK, reseal=True)(ledger, lines)
-    inline = _first_failure(lines, ledger.trusted, workers=1)
+    inline = _first_failure(lines, ledger.trusted, workers=0)
     assert _first_failure(lines, ledger.trusted, workers=2) == inline
     assert inline == (5 * CHUNK, "e-signature of u-alice does not verify")
+
+
+def _export(
+    folder: Path, lines: list[bytes], *, newline: bool = True
+) -> tuple[Path, Path]:
+    """The same events.jsonl as a folder (workers read their own lines) and as a zip
+    (read in order): the zip is the reference for the folder."""
+    folder.mkdir()
+    content = b"\n".join(lines) + (b"\n" if newline else b"")
+    (folder / "events.jsonl").write_bytes(content)
+    archive = folder.with_suffix(".zip")
+    with zipfile.ZipFile(archive, "w") as out:
+        out.writestr("events.jsonl", content)
+    return folder, archive
+
+
+def _export_failure(path: Path, trusted: str, workers: int) -> tuple[int, str]:
+    with pytest.raises(VerificationError) as info:
+        verify_export(path, trusted_key_id=trusted, workers=workers)
+    return info.value.seq, info.value.reason
+
+
+EXPORT_CASES: dict[str, Callable[[Ledger, list[bytes]], None]] = {
+    "deleted_last_of_chunk": _delete(B),
+    "line_too_long_in_a_workers_chunk": lambda _led, lines: lines.__setitem__(
+        A - 1, b"x" * (MAX_EVENT_LINE + 1)
+    ),
+    **{name: CASES[name][0] for name in sorted(CASES)[:4]},
+}
+
+
+@pytest.mark.parametrize("case", ["untampered", "no_final_newline", *EXPORT_CASES])
+def test_an_export_folder_read_by_workers_fails_as_its_zip_read_in_order(
+    ledger: Ledger, case: str, tmp_path: Path
+) -> None:
+    lines = list(ledger.lines)
+    if case in EXPORT_CASES:
+        EXPORT_CASES[case](ledger, lines)
+    folder, archive = _export(
+        tmp_path / "export", lines, newline=case != "no_final_newline"
+    )
+    in_order = _export_failure(archive, ledger.trusted, workers=0)
+    if case == "untampered":  # the walk passed: the missing checkpoint is next
+        assert in_order == (0, "export has no checkpoint")
+    elif case == "no_final_newline":
+        assert in_order == (0, "events.jsonl does not end with a newline")
+    for workers in (2, 1, 0):
+        assert _export_failure(folder, ledger.trusted, workers) == in_order, workers
