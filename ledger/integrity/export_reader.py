@@ -343,35 +343,23 @@ class ExportReader:
         starts: list[int] = []
         seq = 0  # lines passed
         offset = 0  # where the next line starts
-        rest = b""
         error: VerificationError | None = None
+        lines = self._lines(name, MAX_EVENT_LINE)
         try:
-            with self._open(name) as handle:
-                while chunk := handle.read(_CHUNK):
-                    lines = (rest + chunk).split(b"\n")
-                    rest = lines.pop()
-                    for line in lines:
-                        if len(line) > MAX_EVENT_LINE:
-                            raise _line_too_long(seq + 1, name, MAX_EVENT_LINE)
-                        if seq % per == 0:
-                            starts.append(offset)
-                        seq += 1
-                        offset += len(line) + 1
-                    if len(rest) > MAX_EVENT_LINE:
-                        raise _line_too_long(seq + 1, name, MAX_EVENT_LINE)
+            for line in lines:
+                if seq % per == 0:
+                    starts.append(offset)
+                seq += 1
+                offset += len(line) + 1
         except VerificationError as exc:
             error = exc
-            rest = b""
-        except _READ_ERRORS as exc:
-            error = VerificationError(0, f"cannot read {name}: {exc}")
-            rest = b""
-        end = offset
-        if rest:
-            if seq % per == 0:
-                starts.append(offset)
-            seq += 1
-            end = offset + len(rest)
-            error = VerificationError(0, f"{name} does not end with a newline")
+        finally:
+            lines.close()
+        end = offset  # a last line without its newline ends at the end of the file
+        try:
+            end = min(offset, target.stat().st_size)
+        except OSError as exc:
+            error = error or VerificationError(0, f"cannot read {name}: {exc}")
         return LineRanges(str(target), per, tuple(starts), end, seq), error
 
     def proof_lines(self) -> Generator[bytes, None, None]:
