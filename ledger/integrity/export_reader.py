@@ -495,8 +495,8 @@ class LineRanges:
         except OSError as exc:
             raise VerificationError(first, f"cannot read events.jsonl: {exc}") from exc
         lines = block.split(b"\n")
-        if lines and lines[-1] == b"" and block.endswith(b"\n"):
-            lines.pop()
+        if block.endswith(b"\n"):
+            lines.pop()  # the empty string after the last newline
         lines = lines[: last - first + 1]
         if (
             len(block) != stop - start

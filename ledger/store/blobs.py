@@ -144,9 +144,8 @@ def blob_size(reader: Engine, digest: str) -> int | None:
     return None if size is None else int(size)
 
 
-_PAGE_BYTES: Final = (
-    16 * 2**20
-)  # blob bytes read in one query at most (one blob alone may exceed it)
+# Blob bytes read in one query at most (one blob alone may exceed it).
+_PAGE_BYTES: Final = 16 * 2**20
 
 
 def stored_blobs(reader: Engine, batch: int = 500) -> Iterator[tuple[str, bytes]]:

@@ -37,6 +37,9 @@ Job = tuple[list[bytes], int, dict[str, bytes], list[Sequence[object]] | None]
 """The arguments of `check_chunk` for one chunk, kept until its facts are applied."""
 RangeJob = tuple[RowSource, int, int, dict[str, bytes]]
 """The arguments of `check_range` for one chunk, kept until its facts are applied."""
+Pending = tuple[int, Future[list[Facts]], Job | None, RangeJob | None]
+"""A chunk in a worker: its first seq, its facts to come, and its job, to run again
+here when the worker fails."""
 
 
 @dataclass(slots=True)
@@ -69,9 +72,7 @@ class Verifier:
     _roots: dict[int, bytes] = field(default_factory=dict)
     _esigs: int = 0
     _pool: ProcessPoolExecutor | None = None
-    _pending: deque[tuple[int, Future[list[Facts]], Job | None, RangeJob | None]] = (
-        field(default_factory=deque)
-    )
+    _pending: deque[Pending] = field(default_factory=deque)
     _last: int = 0
     _ended: bool = False
     _publics: dict[str, bytes] = field(default_factory=dict)
@@ -177,15 +178,12 @@ class Verifier:
         self._sent += len(lines)
         keys = self._known_keys()
         rows = copies or None
-        if self._pool is None and self._pooled and first > POOL_AFTER:
-            self._start_pool()
-        if self._pool is None:
+        pool = self._pool_for(first)
+        if pool is None:
             self._apply_chunk(first, check_chunk(lines, first, keys, rows))
             return
         args = (lines, first, keys, rows)
-        self._pending.append((first, self._pool.submit(check_chunk, *args), args, None))
-        self._drain(2 * self.workers + 2, ready_only=True)
-        self._drain(2 * self.workers + 2)
+        self._queue((first, pool.submit(check_chunk, *args), args, None))
 
     @property
     def _pooled(self) -> bool:
@@ -194,26 +192,33 @@ class Verifier:
         checks are about nine tenths of the work, the walk the rest)."""
         return self.workers > 1 or (self.workers == 1 and (os.cpu_count() or 1) > 1)
 
-    def _start_pool(self) -> None:
-        # forkserver: workers start clean even when the caller holds threads (a
-        # database pool, a web server).
-        self._pool = ProcessPoolExecutor(
-            self.workers, mp_context=get_context("forkserver")
-        )
+    def _pool_for(self, first: int) -> ProcessPoolExecutor | None:
+        """Return the workers for the chunk starting at `first`, started when due;
+        None while chunks are checked here."""
+        if self._pool is None and self._pooled and first > POOL_AFTER:
+            # forkserver: workers start clean even when the caller holds threads (a
+            # database pool, a web server).
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=get_context("forkserver")
+            )
+        return self._pool
+
+    def _queue(self, entry: Pending) -> None:
+        """Keep a submitted chunk in order, and apply what is due."""
+        self._pending.append(entry)
+        self._drain(2 * self.workers + 2, ready_only=True)
+        self._drain(2 * self.workers + 2)
 
     def _send_range(self, source: RowSource, first: int, high: int) -> None:
         """Check events first..high inline, or have a worker read and check them."""
         self._sent = high
         keys = self._known_keys()
-        if self._pool is None and self._pooled and first > POOL_AFTER:
-            self._start_pool()
         args: RangeJob = (source, first, high, keys)
-        if self._pool is None:
+        pool = self._pool_for(first)
+        if pool is None:
             self._apply_range(args, check_range(*args))
             return
-        self._pending.append((first, self._pool.submit(check_range, *args), None, args))
-        self._drain(2 * self.workers + 2, ready_only=True)
-        self._drain(2 * self.workers + 2)
+        self._queue((first, pool.submit(check_range, *args), None, args))
 
     def _apply_range(self, job: RangeJob, facts: list[Facts]) -> None:
         """Apply a chunk's facts; after a short one, the next row read decides."""
