@@ -90,7 +90,11 @@ def _stream_edited(seq: int) -> Callable[[Connection], Callable[[Connection], No
         ).scalar_one()
         edit = text("UPDATE ledger_events SET stream = :v WHERE seq = :s")
         conn.execute(edit, {"v": "finding/2026-9999", "s": seq})
-        return lambda conn: conn.execute(edit, {"v": was, "s": seq}) and None
+
+        def restore(conn: Connection) -> None:
+            conn.execute(edit, {"v": was, "s": seq})
+
+        return restore
 
     return tamper
 
